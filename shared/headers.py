@@ -1,0 +1,179 @@
+"""Step 1 of the data path: CloudEvents binary-mode headers -> ``CloudEventHeaders``.
+
+Input: a mapping of HTTP header names to values (any case). Output: a frozen
+``CloudEventHeaders``. Errors: ``MissingHeader`` / ``InvalidHeader`` (400).
+Follows the Web PubSub CloudEvents extension (protocol reference sections 2 and 5).
+
+Every ``ce-*`` name used anywhere in this project (adapter, emulator, tests,
+benchmarks) is spelled once, here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .errors import InvalidHeader, MissingHeader
+
+# Wire spellings (header names are case-insensitive; this is how the service writes them).
+CE_SPECVERSION = "ce-specversion"
+CE_TYPE = "ce-type"
+CE_SOURCE = "ce-source"
+CE_ID = "ce-id"
+CE_TIME = "ce-time"
+CE_AWPSVERSION = "ce-awpsversion"
+CE_HUB = "ce-hub"
+CE_CONNECTION_ID = "ce-connectionId"
+CE_EVENT_NAME = "ce-eventName"
+CE_USER_ID = "ce-userId"
+CE_SUBPROTOCOL = "ce-subprotocol"
+CE_CONNECTION_STATE = "ce-connectionState"
+CE_SIGNATURE = "ce-signature"
+CE_PHYSICAL_CONNECTION_ID = "ce-physicalConnectionId"
+CE_SESSION_ID = "ce-sessionId"
+WEBHOOK_REQUEST_ORIGIN = "WebHook-Request-Origin"
+WEBHOOK_ALLOWED_ORIGIN = "WebHook-Allowed-Origin"
+AUTHORIZATION = "Authorization"
+CONTENT_TYPE = "Content-Type"
+
+SPEC_VERSION = "1.0"
+AWPS_VERSION = "1.0"
+
+# ce-type prefixes
+TYPE_SYSTEM_PREFIX = "azure.webpubsub.sys."
+TYPE_USER_PREFIX = "azure.webpubsub.user."
+TYPE_GROUP_PREFIX = "azure.webpubsub.gp."
+
+MQTT_SUBPROTOCOL = "mqtt"
+
+# Header values are bounded so a hostile caller cannot make us hash megabytes.
+MAX_ID_LENGTH = 1024
+
+_REQUIRED = (CE_TYPE, CE_HUB, CE_CONNECTION_ID, CE_EVENT_NAME)
+
+
+def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
+    """Return the headers keyed by lower-case name (the last value wins)."""
+    return {name.lower(): value for name, value in headers.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloudEventHeaders:
+    """The ``ce-*`` attributes of one upstream request, checked for shape."""
+
+    event_type: str
+    event_name: str
+    hub: str
+    connection_id: str
+    event_id: str = ""
+    source: str = ""
+    time: str = ""
+    spec_version: str = SPEC_VERSION
+    awps_version: str = ""
+    user_id: str | None = None
+    subprotocol: str | None = None
+    connection_state: str | None = None
+    signature: str | None = None
+    physical_connection_id: str | None = None
+    session_id: str | None = None
+    origins: tuple[str, ...] = ()
+
+    @property
+    def is_mqtt(self) -> bool:
+        return self.physical_connection_id is not None or self.subprotocol == MQTT_SUBPROTOCOL
+
+
+def parse_origins(value: str | None) -> tuple[str, ...]:
+    """Split a ``WebHook-Request-Origin`` value (``a, b``) into lower-cased hosts."""
+    if not value:
+        return ()
+    return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+
+
+def parse_cloud_event_headers(headers: Mapping[str, str]) -> CloudEventHeaders:
+    """Parse the CloudEvents headers of a POST.
+
+    Args:
+        headers: header names in **lower case** (see ``lower_keys``).
+
+    Raises:
+        MissingHeader: a required ``ce-*`` header is absent or empty.
+        InvalidHeader: a value is too long or inconsistent (``ce-type`` vs ``ce-eventName``).
+    """
+    for name in _REQUIRED:
+        if not headers.get(name.lower()):
+            raise MissingHeader(name)
+    event_type = headers[CE_TYPE.lower()]
+    event_name = headers[CE_EVENT_NAME.lower()]
+    connection_id = headers[CE_CONNECTION_ID.lower()]
+    hub = headers[CE_HUB.lower()]
+    if len(connection_id) > MAX_ID_LENGTH:
+        raise InvalidHeader(CE_CONNECTION_ID, "too long")
+    if len(hub) > 128:
+        raise InvalidHeader(CE_HUB, "too long")
+    if not event_type.startswith((TYPE_SYSTEM_PREFIX, TYPE_USER_PREFIX, TYPE_GROUP_PREFIX)):
+        raise InvalidHeader(CE_TYPE, "not a Web PubSub event type")
+    if event_type.rsplit(".", 1)[-1] != event_name and not (
+        event_type.startswith(TYPE_USER_PREFIX) and event_type[len(TYPE_USER_PREFIX):] == event_name
+    ):
+        raise InvalidHeader(CE_TYPE, "does not match ce-eventName")
+    return CloudEventHeaders(
+        event_type=event_type,
+        event_name=event_name,
+        hub=hub,
+        connection_id=connection_id,
+        event_id=headers.get(CE_ID.lower(), ""),
+        source=headers.get(CE_SOURCE.lower(), ""),
+        time=headers.get(CE_TIME.lower(), ""),
+        spec_version=headers.get(CE_SPECVERSION.lower(), SPEC_VERSION),
+        awps_version=headers.get(CE_AWPSVERSION.lower(), ""),
+        user_id=headers.get(CE_USER_ID.lower()) or None,
+        subprotocol=headers.get(CE_SUBPROTOCOL.lower()) or None,
+        connection_state=headers.get(CE_CONNECTION_STATE.lower()) or None,
+        signature=headers.get(CE_SIGNATURE.lower()) or None,
+        physical_connection_id=headers.get(CE_PHYSICAL_CONNECTION_ID.lower()) or None,
+        session_id=headers.get(CE_SESSION_ID.lower()) or None,
+        origins=parse_origins(headers.get(WEBHOOK_REQUEST_ORIGIN.lower())),
+    )
+
+
+def build_cloud_event_headers(
+    *,
+    hub: str,
+    connection_id: str,
+    event_type: str,
+    event_name: str,
+    event_id: str,
+    time: str,
+    origin: str,
+    signature: str,
+    user_id: str | None = None,
+    subprotocol: str | None = None,
+    connection_state: str | None = None,
+    physical_connection_id: str | None = None,
+    session_id: str | None = None,
+    source: str | None = None,
+) -> dict[str, str]:
+    """Build the headers the service sends with an event (used by the emulator and tests)."""
+    headers = {
+        CE_SPECVERSION: SPEC_VERSION,
+        CE_AWPSVERSION: AWPS_VERSION,
+        CE_TYPE: event_type,
+        CE_SOURCE: source or f"/hubs/{hub}/client/{connection_id}",
+        CE_ID: event_id,
+        CE_TIME: time,
+        CE_HUB: hub,
+        CE_CONNECTION_ID: connection_id,
+        CE_EVENT_NAME: event_name,
+        CE_SIGNATURE: signature,
+        WEBHOOK_REQUEST_ORIGIN: origin,
+    }
+    optional = {
+        CE_USER_ID: user_id,
+        CE_SUBPROTOCOL: subprotocol,
+        CE_CONNECTION_STATE: connection_state,
+        CE_PHYSICAL_CONNECTION_ID: physical_connection_id,
+        CE_SESSION_ID: session_id,
+    }
+    headers.update({name: value for name, value in optional.items() if value})
+    return headers

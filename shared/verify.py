@@ -1,0 +1,97 @@
+"""Step 3 of the data path: is this request really from our Web PubSub resource?
+
+Two checks, both pure functions of the parsed headers (no body is decoded
+before they pass, so a forged request costs one HMAC and no JSON parsing):
+
+* ``ce-signature`` (protocol reference 3.1): ``sha256=<hex HMAC-SHA256(key, connectionId)>``
+  entries joined by ``,``; one per access key. The key is the access-key string
+  as UTF-8 (not base64-decoded). Any entry matching any configured key passes;
+  hex is compared case-insensitively and in constant time.
+* ``WebHook-Request-Origin`` (sections 3.2 and 4): at least one of the listed
+  hosts must be on the allow-list (case-insensitive host compare).
+
+Bearer tokens (Entra / managed identity) live in ``entra.py`` and are imported lazily.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Sequence
+
+from .errors import InvalidSignature, OriginNotAllowed
+from .headers import CE_SIGNATURE
+
+SIGNATURE_PREFIX = "sha256="
+# A real header has one entry per key (two); more than this is not from the service.
+MAX_SIGNATURE_ENTRIES = 16
+
+
+def sign(access_key: str, connection_id: str) -> str:
+    """One ``sha256=<lower-case hex>`` entry for one access key."""
+    digest = hmac.new(access_key.encode(), connection_id.encode(), hashlib.sha256).hexdigest()
+    return SIGNATURE_PREFIX + digest
+
+
+def build_signature(access_keys: Iterable[str], connection_id: str) -> str:
+    """The full ``ce-signature`` value the service sends (primary key first)."""
+    return ",".join(sign(key, connection_id) for key in access_keys)
+
+
+class SignatureVerifier:
+    """Checks ``ce-signature`` against a fixed set of access keys.
+
+    The per-key HMAC state is prepared once, so a check costs one ``copy()``
+    and one ``update()`` per key.
+    """
+
+    __slots__ = ("_prepared",)
+
+    def __init__(self, access_keys: Sequence[str]) -> None:
+        self._prepared = tuple(hmac.new(key.encode(), digestmod=hashlib.sha256) for key in access_keys)
+
+    @property
+    def has_keys(self) -> bool:
+        return bool(self._prepared)
+
+    def expected(self, connection_id: str) -> list[str]:
+        data = connection_id.encode()
+        out = []
+        for prepared in self._prepared:
+            mac = prepared.copy()
+            mac.update(data)
+            out.append(SIGNATURE_PREFIX + mac.hexdigest())
+        return out
+
+    def verify(self, signature: str | None, connection_id: str) -> None:
+        """Raise ``InvalidSignature`` unless an entry matches a configured key."""
+        if not signature or not self._prepared:
+            raise InvalidSignature(f"missing or unverifiable {CE_SIGNATURE}")
+        entries = signature.split(",")
+        if len(entries) > MAX_SIGNATURE_ENTRIES:
+            raise InvalidSignature()
+        expected = self.expected(connection_id)
+        matched = False
+        for entry in entries:
+            candidate = entry.strip().lower().encode()
+            for wanted in expected:
+                # compare every pair: the time taken does not depend on which one matched
+                matched |= hmac.compare_digest(candidate, wanted.encode())
+        if not matched:
+            raise InvalidSignature()
+
+
+def check_origin(origins: Sequence[str], allowed: frozenset[str]) -> str:
+    """Return the first requested origin on the allow-list.
+
+    Args:
+        origins: lower-cased hosts from ``WebHook-Request-Origin``.
+        allowed: lower-cased allowed hosts; ``"*"`` in it allows any origin (dev only).
+
+    Raises:
+        OriginNotAllowed: no requested origin is allowed (or none was sent).
+    """
+    for origin in origins:
+        if origin in allowed or "*" in allowed:
+            return origin
+    raise OriginNotAllowed()
