@@ -1,0 +1,203 @@
+"""Step 2 of the data path: typed, immutable event models.
+
+Each upstream request becomes exactly one of the ``Event`` classes below; callers
+branch on the type. Models are frozen pydantic models, so an event that does not
+match the protocol cannot be built (bodies are validated once, from bytes).
+Shapes follow protocol reference section 5 (connect, connected, disconnected,
+user events, MQTT variants, group presence).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class DataType(StrEnum):
+    """How a user-event payload is typed; maps one-to-one onto a Content-Type."""
+
+    TEXT = "text"
+    JSON = "json"
+    BINARY = "binary"
+    PROTOBUF = "protobuf"
+
+
+CONTENT_TYPES: dict[DataType, str] = {
+    DataType.TEXT: "text/plain",
+    DataType.JSON: "application/json",
+    DataType.BINARY: "application/octet-stream",
+    DataType.PROTOBUF: "application/x-protobuf",
+}
+DATA_TYPES: dict[str, DataType] = {mime: dt for dt, mime in CONTENT_TYPES.items()}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+
+class ConnectionContext(_Frozen):
+    """Who and where: the connection an event belongs to (from the ``ce-*`` headers)."""
+
+    hub: str
+    connection_id: str
+    event_name: str
+    event_type: str
+    event_id: str = ""
+    user_id: str | None = None
+    subprotocol: str | None = None
+    state: dict[str, Any] = Field(default_factory=dict)
+    origin: str | None = None
+    physical_connection_id: str | None = None
+    session_id: str | None = None
+
+    @property
+    def is_mqtt(self) -> bool:
+        return self.physical_connection_id is not None or self.subprotocol == "mqtt"
+
+
+def _as_string_lists(value: Any) -> Any:
+    """Claims/query/headers arrive as ``{name: [values]}``; tolerate scalars."""
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, list[str]] = {}
+    for key, items in value.items():
+        seq = items if isinstance(items, list) else [items]
+        out[str(key)] = [item if isinstance(item, str) else str(item) for item in seq if item is not None]
+    return out
+
+
+class ClientCertificate(_Frozen):
+    thumbprint: str
+    content: str | None = None
+
+
+class MqttUserProperty(_Frozen):
+    name: str
+    value: str
+
+
+class MqttConnectProperties(_Frozen):
+    protocol_version: int = Field(alias="protocolVersion")
+    clean_start: bool = Field(default=True, alias="cleanStart")
+    username: str | None = None
+    password: str | None = None  # base64, as sent by the service
+    user_properties: list[MqttUserProperty] | None = Field(default=None, alias="userProperties")
+
+
+class ConnectBody(_Frozen):
+    """The JSON body of a ``connect`` request (shared by WebSocket and MQTT clients)."""
+
+    claims: dict[str, list[str]] = Field(default_factory=dict)
+    query: dict[str, list[str]] = Field(default_factory=dict)
+    headers: dict[str, list[str]] = Field(default_factory=dict)
+    subprotocols: list[str] = Field(default_factory=list)
+    client_certificates: list[ClientCertificate] = Field(default_factory=list, alias="clientCertificates")
+    mqtt: MqttConnectProperties | None = None
+
+    _lists = field_validator("claims", "query", "headers", mode="before")(_as_string_lists)
+
+    @field_validator("subprotocols", "client_certificates", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+class ConnectEvent(_Frozen):
+    """A client is connecting (blocking): accept, reject, or set identity, groups, roles."""
+
+    context: ConnectionContext
+    claims: dict[str, list[str]] = Field(default_factory=dict)
+    query: dict[str, list[str]] = Field(default_factory=dict)
+    headers: dict[str, list[str]] = Field(default_factory=dict)
+    subprotocols: list[str] = Field(default_factory=list)
+    client_certificates: list[ClientCertificate] = Field(default_factory=list)
+
+    def claim(self, name: str) -> str | None:
+        """First value of a token claim, if any."""
+        values = self.claims.get(name)
+        return values[0] if values else None
+
+
+class MqttConnectEvent(ConnectEvent):
+    mqtt: MqttConnectProperties
+
+
+class ConnectedEvent(_Frozen):
+    """The connection is established (non-blocking; the reply is only logged by the service)."""
+
+    context: ConnectionContext
+
+
+class MqttDisconnectPacket(_Frozen):
+    code: int = 0
+    user_properties: list[MqttUserProperty] | None = Field(default=None, alias="userProperties")
+
+
+class MqttDisconnectedProperties(_Frozen):
+    initiated_by_client: bool = Field(default=False, alias="initiatedByClient")
+    disconnect_packet: MqttDisconnectPacket | None = Field(default=None, alias="disconnectPacket")
+
+
+class DisconnectedBody(_Frozen):
+    reason: str | None = None
+    mqtt: MqttDisconnectedProperties | None = None
+
+
+class DisconnectedEvent(_Frozen):
+    """The connection ended (non-blocking; sent once per accepted connection)."""
+
+    context: ConnectionContext
+    reason: str | None = None
+
+
+class MqttDisconnectedEvent(DisconnectedEvent):
+    mqtt: MqttDisconnectedProperties
+
+
+class UserEvent(_Frozen):
+    """A ``message`` from a simple client or a custom event from a subprotocol client (blocking).
+
+    ``data`` is ``str`` for text, ``bytes`` for binary and protobuf, and the parsed JSON
+    value for JSON.
+    """
+
+    context: ConnectionContext
+    data: Any
+    data_type: DataType
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def text(self) -> str | None:
+        return self.data if self.data_type is DataType.TEXT else None
+
+
+class MqttUserEvent(UserEvent):
+    """A PUBLISH to ``$webpubsub/server/events/<name>``; ``mqtt-*`` headers become properties."""
+
+    user_properties: list[MqttUserProperty] = Field(default_factory=list)
+
+
+class GroupBody(_Frozen):
+    group: str = Field(min_length=1, max_length=1024)
+
+
+class GroupJoinedEvent(_Frozen):
+    context: ConnectionContext
+    group: str
+
+
+class GroupLeftEvent(_Frozen):
+    context: ConnectionContext
+    group: str
+
+
+Event = (
+    ConnectEvent
+    | ConnectedEvent
+    | DisconnectedEvent
+    | UserEvent
+    | GroupJoinedEvent
+    | GroupLeftEvent
+)

@@ -1,0 +1,164 @@
+"""Step 5 of the data path: typed replies -> ``RawResponse(status, headers, body)``.
+
+Handlers return one of the ``*Response`` classes below (or ``None``); the core turns
+it into bytes with ``to_raw``. Wire rules follow protocol reference sections 5 and 6:
+
+* connect success: 204 with no body, or 200 JSON ``{userId, groups, roles, subprotocol}``
+  (only the fields that were set);
+* connect failure: 400/401/403/500 with a plain-text detail; MQTT clients get the
+  JSON body ``{"mqtt": {"code", "reason", "userProperties"}}``;
+* user-event reply: 200 with the data and the ``Content-Type`` of its data type, or 204;
+* ``ce-connectionState`` set from ``state`` on blocking replies (``state={}`` clears it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .errors import HandlerError
+from .events import CONTENT_TYPES, DataType, MqttUserProperty, _Frozen
+from .headers import CE_CONNECTION_STATE, CONTENT_TYPE
+from .state import encode_state
+
+ErrorStatus = Literal[400, 401, 403, 500]
+
+
+@dataclass(frozen=True, slots=True)
+class RawRequest:
+    """One HTTP request as the core sees it: header names must be lower case."""
+
+    method: str
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+def text_response(status: int, text: str) -> RawResponse:
+    return RawResponse(status, {CONTENT_TYPE: "text/plain; charset=utf-8"}, text.encode())
+
+
+class ConnectResponse(_Frozen):
+    """Accept a connection. Unset fields keep the token's values."""
+
+    user_id: str | None = None
+    groups: list[str] | None = None
+    roles: list[str] | None = None
+    subprotocol: str | None = None
+    state: dict[str, Any] | None = None
+    mqtt_user_properties: list[MqttUserProperty] | None = None
+
+
+class ConnectErrorResponse(_Frozen):
+    """Reject a connection; the service returns ``status`` to the client."""
+
+    status: ErrorStatus = 401
+    detail: str = ""
+
+
+class MqttConnectErrorResponse(_Frozen):
+    """Reject an MQTT connection; ``code`` becomes the CONNACK return / reason code."""
+
+    status: ErrorStatus = 401
+    code: int = Field(ge=0, le=255)
+    reason: str | None = None
+    user_properties: list[MqttUserProperty] | None = None
+
+
+class EventResponse(_Frozen):
+    """Reply to a user event. ``data_type`` defaults from the value's Python type."""
+
+    data: Any = None
+    data_type: DataType | None = None
+    state: dict[str, Any] | None = None
+
+
+class EventErrorResponse(_Frozen):
+    """Refuse a user event (the service drops a simple client's connection on non-2xx)."""
+
+    status: ErrorStatus = 400
+    detail: str = ""
+
+
+def _state_headers(state: Mapping[str, Any] | None) -> dict[str, str]:
+    return {} if state is None else {CE_CONNECTION_STATE: encode_state(state)}
+
+
+def connect_to_raw(response: ConnectResponse | None, offered: list[str]) -> RawResponse:
+    if response is None:
+        return RawResponse(204)
+    if response.subprotocol is not None and response.subprotocol not in offered:
+        raise HandlerError("connect handler chose a subprotocol the client did not offer")
+    body: dict[str, Any] = {}
+    if response.user_id is not None:
+        body["userId"] = response.user_id
+    if response.groups is not None:
+        body["groups"] = response.groups
+    if response.roles is not None:
+        body["roles"] = response.roles
+    if response.subprotocol is not None:
+        body["subprotocol"] = response.subprotocol
+    if response.mqtt_user_properties is not None:
+        body["mqtt"] = {"userProperties": [p.model_dump() for p in response.mqtt_user_properties]}
+    headers = _state_headers(response.state)
+    if not body:
+        return RawResponse(204, headers)
+    headers[CONTENT_TYPE] = "application/json"
+    return RawResponse(200, headers, json.dumps(body, separators=(",", ":")).encode())
+
+
+def connect_error_to_raw(response: ConnectErrorResponse | MqttConnectErrorResponse) -> RawResponse:
+    if isinstance(response, MqttConnectErrorResponse):
+        mqtt: dict[str, Any] = {"code": response.code}
+        if response.reason is not None:
+            mqtt["reason"] = response.reason
+        if response.user_properties is not None:
+            mqtt["userProperties"] = [p.model_dump() for p in response.user_properties]
+        body = json.dumps({"mqtt": mqtt}, separators=(",", ":")).encode()
+        return RawResponse(response.status, {CONTENT_TYPE: "application/json"}, body)
+    return text_response(response.status, response.detail)
+
+
+def _infer_data_type(data: Any) -> DataType:
+    if isinstance(data, str):
+        return DataType.TEXT
+    if isinstance(data, bytes | bytearray | memoryview):
+        return DataType.BINARY
+    return DataType.JSON
+
+
+def _encode_data(data: Any, data_type: DataType) -> bytes:
+    if data_type is DataType.JSON:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    if data_type is DataType.TEXT:
+        if not isinstance(data, str):
+            raise HandlerError("text reply data must be a str")
+        return data.encode()
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise HandlerError("binary reply data must be bytes")
+    return bytes(data)
+
+
+def event_to_raw(response: EventResponse | None) -> RawResponse:
+    if response is None:
+        return RawResponse(204)
+    headers = _state_headers(response.state)
+    if response.data is None:
+        return RawResponse(204, headers)
+    data_type = response.data_type or _infer_data_type(response.data)
+    try:
+        body = _encode_data(response.data, data_type)
+    except (TypeError, ValueError) as exc:
+        raise HandlerError("reply data is not JSON-serialisable") from exc
+    headers[CONTENT_TYPE] = CONTENT_TYPES[data_type]
+    return RawResponse(200, headers, body)

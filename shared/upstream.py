@@ -1,0 +1,287 @@
+"""The sans-I/O core: ``RawRequest`` in, typed event out; typed reply in, ``RawResponse`` out.
+
+    core = UpstreamProtocol("chat", settings)
+    event = core.receive(raw, expected_event="connect")   # verified and typed, or raises
+    raw = core.respond(event, handler_result)             # RawResponse(status, headers, body)
+
+The core never runs user code, reads the environment, the clock or the network (the
+one exception is the Entra signing-key fetch, which ``entra.py`` caches). Checks run
+cheapest first, and authentication runs before any body is decoded:
+
+    size -> ce-* headers -> hub -> route/event match -> origin -> signature/token -> state -> body
+
+Errors are ``WebPubSubError`` subclasses carrying their HTTP status (see ``errors.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from . import headers as h
+from .errors import (
+    EventMismatch,
+    HandlerError,
+    InvalidBody,
+    InvalidHeader,
+    MethodNotAllowed,
+    MissingHeader,
+    NoKeyConfigured,
+    PayloadTooLarge,
+    UnknownHub,
+    UnsupportedMediaType,
+    WebPubSubError,
+)
+from .events import (
+    DATA_TYPES,
+    ConnectBody,
+    ConnectedEvent,
+    ConnectEvent,
+    ConnectionContext,
+    DataType,
+    DisconnectedBody,
+    DisconnectedEvent,
+    Event,
+    GroupBody,
+    GroupJoinedEvent,
+    GroupLeftEvent,
+    MqttConnectEvent,
+    MqttDisconnectedEvent,
+    MqttUserEvent,
+    MqttUserProperty,
+    UserEvent,
+)
+from .responses import (
+    ConnectErrorResponse,
+    ConnectResponse,
+    EventErrorResponse,
+    EventResponse,
+    MqttConnectErrorResponse,
+    RawRequest,
+    RawResponse,
+    connect_error_to_raw,
+    connect_to_raw,
+    event_to_raw,
+    text_response,
+)
+from .settings import UpstreamSettings
+from .state import decode_state
+from .verify import SignatureVerifier, check_origin
+
+if TYPE_CHECKING:
+    from .entra import EntraTokenValidator
+
+MAX_BODY_BYTES = 1024 * 1024  # the service's own message limit (1 MB)
+VALIDATE_EVENT = "validate"
+SYSTEM_EVENTS = ("connect", "connected", "disconnected")
+GROUP_EVENTS = ("joined", "left")
+METADATA_PREFIX = "x-webpubsub-metadata-"
+MQTT_PROPERTY_PREFIX = "mqtt-"
+
+HandlerResult = (
+    ConnectResponse
+    | ConnectErrorResponse
+    | MqttConnectErrorResponse
+    | EventResponse
+    | EventErrorResponse
+    | None
+)
+
+
+def media_type(content_type: str | None) -> str:
+    """``application/json; charset=utf-8`` -> ``application/json``."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+class UpstreamProtocol:
+    """Validates and decodes the upstream requests of one hub."""
+
+    def __init__(self, hub: str, settings: UpstreamSettings) -> None:
+        self.hub = hub
+        self.settings = settings
+        self._verifier = SignatureVerifier(settings.access_keys)
+        self._entra: EntraTokenValidator | None = None
+        if settings.entra is not None:
+            from .entra import EntraTokenValidator  # lazy: PyJWT only when configured
+
+            self._entra = EntraTokenValidator(settings.entra)
+        # With the dev override and nothing to compare with, accept any origin.
+        self._origins = settings.allowed_origins or (
+            frozenset({"*"}) if settings.allow_unauthenticated else frozenset()
+        )
+
+    # -- abuse protection ---------------------------------------------------------------
+
+    def validate(self, request: RawRequest) -> RawResponse:
+        """Answer the abuse-protection ``OPTIONS`` request (protocol reference section 4).
+
+        200 with ``WebHook-Allowed-Origin: <the requested origin>`` when a requested
+        origin is on the allow-list; 400 when no origin was sent; 403 otherwise.
+        """
+        if request.method.upper() not in ("OPTIONS", "GET"):
+            raise MethodNotAllowed()
+        origins = h.parse_origins(request.headers.get(h.WEBHOOK_REQUEST_ORIGIN.lower()))
+        if not origins:
+            raise MissingHeader(h.WEBHOOK_REQUEST_ORIGIN)
+        allowed = check_origin(origins, self._origins)
+        return RawResponse(200, {h.WEBHOOK_ALLOWED_ORIGIN: allowed})
+
+    # -- events -------------------------------------------------------------------------
+
+    def receive(self, request: RawRequest, expected_event: str | None = None) -> Event:
+        """Verify and decode one event ``POST``.
+
+        Args:
+            request: lower-cased headers and the raw body.
+            expected_event: the event name this endpoint serves (``None``: any).
+
+        Raises:
+            WebPubSubError: a subclass whose ``status`` is the 4xx to answer.
+        """
+        if request.method.upper() != "POST":
+            raise MethodNotAllowed()
+        if len(request.body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge()
+        ce = h.parse_cloud_event_headers(request.headers)
+        if ce.hub.lower() != self.hub.lower():
+            raise UnknownHub()
+        if expected_event is not None and ce.event_name != expected_event:
+            raise EventMismatch()
+        origin = self._authenticate(ce, request.headers)
+        context = ConnectionContext(
+            hub=ce.hub,
+            connection_id=ce.connection_id,
+            event_name=ce.event_name,
+            event_type=ce.event_type,
+            event_id=ce.event_id,
+            user_id=ce.user_id,
+            subprotocol=ce.subprotocol,
+            state=decode_state(ce.connection_state),
+            origin=origin,
+            physical_connection_id=ce.physical_connection_id,
+            session_id=ce.session_id,
+        )
+        return self._decode_body(ce, context, request)
+
+    def _authenticate(self, ce: h.CloudEventHeaders, headers: Mapping[str, str]) -> str | None:
+        """Origin, then every configured mechanism must pass; nothing configured fails closed."""
+        if not self.settings.has_upstream_auth:
+            if self.settings.allow_unauthenticated:  # explicit, logged development override
+                return ce.origins[0] if ce.origins else None
+            raise NoKeyConfigured()
+        origin = check_origin(ce.origins, self._origins)
+        if self._verifier.has_keys:
+            self._verifier.verify(ce.signature, ce.connection_id)
+        if self._entra is not None:
+            self._entra.verify(headers.get(h.AUTHORIZATION.lower()))
+        return origin
+
+    def _decode_body(self, ce: h.CloudEventHeaders, context: ConnectionContext, request: RawRequest) -> Event:
+        event_type = ce.event_type
+        body = request.body
+        content_type = media_type(request.headers.get(h.CONTENT_TYPE.lower()))
+        if event_type.startswith(h.TYPE_USER_PREFIX):
+            return self._user_event(ce, context, request.headers, content_type, body)
+        if content_type and content_type != "application/json":
+            raise UnsupportedMediaType()
+        try:
+            if event_type == "azure.webpubsub.sys.connect":
+                parsed = ConnectBody.model_validate_json(body or b"{}")
+                fields = parsed.model_dump(exclude={"mqtt"})
+                if parsed.mqtt is not None or ce.is_mqtt:
+                    if parsed.mqtt is None:
+                        raise InvalidBody("MQTT connect without mqtt properties")
+                    return MqttConnectEvent(context=context, mqtt=parsed.mqtt, **fields)
+                return ConnectEvent(context=context, **fields)
+            if event_type == "azure.webpubsub.sys.connected":
+                return ConnectedEvent(context=context)
+            if event_type == "azure.webpubsub.sys.disconnected":
+                gone = DisconnectedBody.model_validate_json(body or b"{}")
+                if gone.mqtt is not None:
+                    return MqttDisconnectedEvent(context=context, reason=gone.reason, mqtt=gone.mqtt)
+                return DisconnectedEvent(context=context, reason=gone.reason)
+            if event_type in ("azure.webpubsub.gp.joined", "azure.webpubsub.gp.left"):
+                group = GroupBody.model_validate_json(body).group
+                if event_type.endswith("joined"):
+                    return GroupJoinedEvent(context=context, group=group)
+                return GroupLeftEvent(context=context, group=group)
+        except ValidationError as exc:
+            raise InvalidBody(f"invalid {ce.event_name} body") from exc
+        raise InvalidHeader(h.CE_TYPE, "unknown event type")
+
+    def _user_event(
+        self,
+        ce: h.CloudEventHeaders,
+        context: ConnectionContext,
+        headers: Mapping[str, str],
+        content_type: str,
+        body: bytes,
+    ) -> UserEvent:
+        data_type = DATA_TYPES.get(content_type)
+        if data_type is None:
+            raise UnsupportedMediaType()
+        data: Any
+        if data_type is DataType.TEXT:
+            try:
+                data = body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InvalidBody("text body is not UTF-8") from exc
+        elif data_type is DataType.JSON:
+            try:
+                data = json.loads(body)
+            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+                raise InvalidBody("body is not valid JSON") from exc
+        else:
+            data = body
+        metadata = {
+            name[len(METADATA_PREFIX):]: value
+            for name, value in headers.items()
+            if name.startswith(METADATA_PREFIX)
+        }
+        if ce.is_mqtt:
+            properties = [
+                MqttUserProperty(name=name[len(MQTT_PROPERTY_PREFIX):], value=value)
+                for name, value in headers.items()
+                if name.startswith(MQTT_PROPERTY_PREFIX)
+            ]
+            return MqttUserEvent(
+                context=context, data=data, data_type=data_type, metadata=metadata, user_properties=properties
+            )
+        return UserEvent(context=context, data=data, data_type=data_type, metadata=metadata)
+
+    # -- replies ------------------------------------------------------------------------
+
+    def respond(self, event: Event, result: HandlerResult) -> RawResponse:
+        """Turn a handler's result into the wire reply for ``event``.
+
+        Raises:
+            HandlerError: the result does not fit the event (a bug in the handler).
+        """
+        if isinstance(result, ConnectErrorResponse | MqttConnectErrorResponse):
+            if not isinstance(event, ConnectEvent):
+                raise HandlerError("connect error returned for a non-connect event")
+            return connect_error_to_raw(result)
+        if isinstance(result, EventErrorResponse):
+            return text_response(result.status, result.detail)
+        if isinstance(event, ConnectEvent):
+            if result is not None and not isinstance(result, ConnectResponse):
+                raise HandlerError("connect handler must return ConnectResponse or an error")
+            return connect_to_raw(result, event.subprotocols)
+        if isinstance(event, UserEvent):
+            if result is not None and not isinstance(result, EventResponse):
+                raise HandlerError("event handler must return EventResponse or an error")
+            return event_to_raw(result)
+        if result is not None:
+            # connected / disconnected / group events cannot reply or change state
+            raise HandlerError(f"{event.context.event_name} handlers must return None")
+        return RawResponse(204)
+
+    @staticmethod
+    def error_response(error: WebPubSubError) -> RawResponse:
+        """The reply for a refused request: its status and public reason, nothing else."""
+        if isinstance(error, HandlerError):
+            return text_response(500, "internal error")
+        return text_response(error.status, error.reason)
