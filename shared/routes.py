@@ -1,0 +1,45 @@
+"""Where each event is served: ``<hub>/<event>`` routes and their function names.
+
+The hub's event-handler URL template is therefore ``https://<app>/api/<hub>/{event}``:
+the service substitutes ``{event}`` with ``connect``, ``connected``, ``disconnected``,
+a user event name, ``joined``/``left`` for group presence, and ``validate`` for the
+abuse-protection ``OPTIONS`` request.
+"""
+
+from __future__ import annotations
+
+import re
+
+VALIDATE_EVENT = "validate"
+SYSTEM_EVENTS = frozenset({"connect", "connected", "disconnected"})
+GROUP_EVENTS = frozenset({"joined", "left"})
+RESERVED_EVENTS = SYSTEM_EVENTS | GROUP_EVENTS | {VALIDATE_EVENT}
+
+# A user event name becomes one URL path segment and part of a function name.
+_EVENT_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+_FUNCTION_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+def check_user_event_name(name: str) -> str:
+    """Return ``name`` if it can be served on its own route, else raise ``ValueError``."""
+    if not _EVENT_NAME.match(name):
+        raise ValueError(f"event name {name!r} must be 1-128 letters, digits, '_', '.' or '-'")
+    if name in RESERVED_EVENTS:
+        raise ValueError(f"event name {name!r} is reserved")
+    return name
+
+
+def event_route(hub: str, event: str) -> str:
+    """``chat`` + ``connect`` -> ``chat/connect`` (below the ``api`` route prefix)."""
+    return f"{hub}/{event}"
+
+
+def url_template(hub: str, route_prefix: str = "api") -> str:
+    """The path part of the hub's event-handler URL template."""
+    prefix = f"/{route_prefix.strip('/')}" if route_prefix.strip("/") else ""
+    return f"{prefix}/{hub}/{{event}}"
+
+
+def function_name(hub: str, event: str) -> str:
+    """A unique, valid Functions name: ``chat`` + ``my.event`` -> ``chat_my_event``."""
+    return _FUNCTION_NAME_UNSAFE.sub("_", f"{hub}_{event}")
