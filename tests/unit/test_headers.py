@@ -1,0 +1,96 @@
+"""Parsing and building the CloudEvents binary-mode headers."""
+
+import pytest
+
+from shared import headers as h
+from shared.errors import InvalidHeader, MissingHeader
+from tests.upstream_requests import event_headers
+
+
+def parse(headers: dict[str, str]) -> h.CloudEventHeaders:
+    return h.parse_cloud_event_headers(h.lower_keys(headers))
+
+
+def test_parses_every_attribute() -> None:
+    raw = event_headers(
+        "connected",
+        extra={"ce-subprotocol": "json.webpubsub.azure.v1", "ce-connectionState": "e30="},
+        origin="a.example, B.example",
+    )
+    ce = parse(raw)
+    assert ce.event_type == "azure.webpubsub.sys.connected"
+    assert ce.event_name == "connected"
+    assert ce.hub == "chat"
+    assert ce.connection_id == "conn-1"
+    assert ce.user_id == "alice"
+    assert ce.subprotocol == "json.webpubsub.azure.v1"
+    assert ce.connection_state == "e30="
+    assert ce.signature and ce.signature.startswith("sha256=")
+    assert ce.origins == ("a.example", "b.example")
+    assert not ce.is_mqtt
+
+
+def test_header_names_are_case_insensitive() -> None:
+    raw = {k.upper(): v for k, v in event_headers("connect").items()}
+    assert parse(raw).connection_id == "conn-1"
+
+
+@pytest.mark.parametrize("missing", ["ce-type", "ce-hub", "ce-connectionId", "ce-eventName"])
+def test_missing_required_header_is_named(missing: str) -> None:
+    raw = event_headers("connect")
+    del raw[missing]
+    with pytest.raises(MissingHeader) as info:
+        parse(raw)
+    assert missing in info.value.reason
+    assert info.value.status == 400
+
+
+def test_event_type_must_agree_with_event_name() -> None:
+    raw = event_headers("connect")
+    raw["ce-eventName"] = "disconnected"
+    with pytest.raises(InvalidHeader):
+        parse(raw)
+
+
+def test_unknown_event_family_is_refused() -> None:
+    raw = event_headers("connect")
+    raw["ce-type"] = "com.example.connect"
+    with pytest.raises(InvalidHeader):
+        parse(raw)
+
+
+def test_dotted_user_event_names_are_accepted() -> None:
+    ce = parse(event_headers("chat.v2", content_type="text/plain"))
+    assert ce.event_name == "chat.v2"
+
+
+def test_overlong_connection_id_is_refused() -> None:
+    with pytest.raises(InvalidHeader):
+        parse(event_headers("connect", connection_id="x" * 2000))
+
+
+def test_mqtt_is_detected_from_physical_connection_id() -> None:
+    ce = parse(event_headers("connect", extra={"ce-physicalConnectionId": "p1", "ce-sessionId": "s1"}))
+    assert ce.is_mqtt and ce.physical_connection_id == "p1" and ce.session_id == "s1"
+
+
+def test_build_then_parse_round_trips() -> None:
+    built = h.build_cloud_event_headers(
+        hub="chat",
+        connection_id="c9",
+        event_type="azure.webpubsub.user.message",
+        event_name="message",
+        event_id="3",
+        time="2026-01-01T00:00:00Z",
+        origin="localhost",
+        signature="sha256=00",
+        user_id="bob",
+    )
+    ce = parse(built)
+    assert (ce.connection_id, ce.user_id, ce.event_id, ce.origins) == ("c9", "bob", "3", ("localhost",))
+    assert built[h.CE_AWPSVERSION] == "1.0" and h.CE_SUBPROTOCOL not in built
+
+
+def test_parse_origins_trims_and_lowercases() -> None:
+    assert h.parse_origins(" A.example ,, b.Example ") == ("a.example", "b.example")
+    assert h.parse_origins(None) == ()

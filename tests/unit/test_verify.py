@@ -1,0 +1,87 @@
+"""ce-signature and origin rules (protocol reference 3.1, 3.2, 4)."""
+
+import hashlib
+import hmac
+
+import pytest
+
+from shared.errors import InvalidSignature, OriginNotAllowed
+from shared.verify import SignatureVerifier, build_signature, check_origin, sign
+from tests.upstream_requests import OTHER_KEY, PRIMARY_KEY, SECONDARY_KEY, signature
+
+# Computed by hand once: HMAC-SHA256(key="key", msg="conn") as lower-case hex.
+KNOWN_VECTOR = "sha256=" + hmac.new(b"key", b"conn", hashlib.sha256).hexdigest()
+
+
+def test_sign_matches_an_independent_hmac() -> None:
+    assert sign("key", "conn") == KNOWN_VECTOR
+    assert KNOWN_VECTOR.startswith("sha256=") and len(KNOWN_VECTOR) == 7 + 64
+
+
+def test_key_is_used_as_utf8_text_not_base64_decoded() -> None:
+    key = "QUJDREVG"  # looks like base64; must be used verbatim
+    expected = "sha256=" + hmac.new(key.encode(), b"c", hashlib.sha256).hexdigest()
+    assert sign(key, "c") == expected
+
+
+def test_build_signature_joins_one_entry_per_key_primary_first() -> None:
+    value = build_signature([PRIMARY_KEY, SECONDARY_KEY], "c1")
+    assert value == signature("c1", PRIMARY_KEY, SECONDARY_KEY)
+    assert value.count("sha256=") == 2
+
+
+@pytest.mark.parametrize(
+    "configured",
+    [(PRIMARY_KEY,), (SECONDARY_KEY,), (PRIMARY_KEY, SECONDARY_KEY), (OTHER_KEY, SECONDARY_KEY)],
+)
+def test_any_entry_matching_any_configured_key_passes(configured: tuple[str, ...]) -> None:
+    SignatureVerifier(configured).verify(signature("c1", PRIMARY_KEY, SECONDARY_KEY), "c1")
+
+
+def test_signature_from_another_key_is_refused() -> None:
+    with pytest.raises(InvalidSignature):
+        SignatureVerifier([PRIMARY_KEY]).verify(signature("c1", OTHER_KEY), "c1")
+
+
+def test_signature_for_another_connection_is_refused() -> None:
+    with pytest.raises(InvalidSignature):
+        SignatureVerifier([PRIMARY_KEY]).verify(signature("c2", PRIMARY_KEY), "c1")
+
+
+@pytest.mark.parametrize("header", [None, "", "sha256=", "garbage", "sha1=abc", ",", "sha256=zz"])
+def test_missing_or_malformed_signature_is_refused(header: str | None) -> None:
+    with pytest.raises(InvalidSignature):
+        SignatureVerifier([PRIMARY_KEY]).verify(header, "c1")
+
+
+def test_hex_is_compared_case_insensitively_and_entries_are_trimmed() -> None:
+    upper = signature("c1", PRIMARY_KEY).replace("sha256=", "").upper()
+    SignatureVerifier([PRIMARY_KEY]).verify(f"sha256=deadbeef , sha256={upper} ", "c1")
+
+
+def test_no_configured_key_refuses_everything() -> None:
+    verifier = SignatureVerifier([])
+    assert not verifier.has_keys
+    with pytest.raises(InvalidSignature):
+        verifier.verify(signature("c1", PRIMARY_KEY), "c1")
+
+
+def test_too_many_entries_are_refused_without_hashing_them_all() -> None:
+    header = ",".join([signature("c1", OTHER_KEY)] * 50 + [signature("c1", PRIMARY_KEY)])
+    with pytest.raises(InvalidSignature):
+        SignatureVerifier([PRIMARY_KEY]).verify(header, "c1")
+
+
+def test_check_origin_returns_the_first_allowed_requested_host() -> None:
+    assert check_origin(("foo.example", "wps.example"), frozenset({"wps.example"})) == "wps.example"
+
+
+def test_check_origin_refuses_foreign_and_missing_origins() -> None:
+    with pytest.raises(OriginNotAllowed):
+        check_origin(("evil.example",), frozenset({"wps.example"}))
+    with pytest.raises(OriginNotAllowed):
+        check_origin((), frozenset({"wps.example"}))
+
+
+def test_wildcard_allow_list_accepts_any_origin() -> None:
+    assert check_origin(("anything.example",), frozenset({"*"})) == "anything.example"
