@@ -1,0 +1,1 @@
+"""Local development servers: the Functions dev host and the Web PubSub emulator."""
