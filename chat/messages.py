@@ -41,7 +41,7 @@ def extract_text(data: Any) -> str:
     if isinstance(data, dict):
         data = data.get("text")
     if not isinstance(data, str):
-        raise InvalidText("send text, or JSON {\"text\": \"...\"}")
+        raise InvalidText('send text, or JSON {"text": "..."}')
     text = data.strip()
     if not text:
         raise InvalidText("message is empty")

@@ -193,11 +193,4 @@ class GroupLeftEvent(_Frozen):
     group: str
 
 
-Event = (
-    ConnectEvent
-    | ConnectedEvent
-    | DisconnectedEvent
-    | UserEvent
-    | GroupJoinedEvent
-    | GroupLeftEvent
-)
+Event = ConnectEvent | ConnectedEvent | DisconnectedEvent | UserEvent | GroupJoinedEvent | GroupLeftEvent

@@ -114,7 +114,7 @@ def parse_cloud_event_headers(headers: Mapping[str, str]) -> CloudEventHeaders:
     if not event_type.startswith((TYPE_SYSTEM_PREFIX, TYPE_USER_PREFIX, TYPE_GROUP_PREFIX)):
         raise InvalidHeader(CE_TYPE, "not a Web PubSub event type")
     if event_type.rsplit(".", 1)[-1] != event_name and not (
-        event_type.startswith(TYPE_USER_PREFIX) and event_type[len(TYPE_USER_PREFIX):] == event_name
+        event_type.startswith(TYPE_USER_PREFIX) and event_type[len(TYPE_USER_PREFIX) :] == event_name
     ):
         raise InvalidHeader(CE_TYPE, "does not match ce-eventName")
     return CloudEventHeaders(

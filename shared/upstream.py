@@ -237,13 +237,13 @@ class UpstreamProtocol:
         else:
             data = body
         metadata = {
-            name[len(METADATA_PREFIX):]: value
+            name[len(METADATA_PREFIX) :]: value
             for name, value in headers.items()
             if name.startswith(METADATA_PREFIX)
         }
         if ce.is_mqtt:
             properties = [
-                MqttUserProperty(name=name[len(MQTT_PROPERTY_PREFIX):], value=value)
+                MqttUserProperty(name=name[len(MQTT_PROPERTY_PREFIX) :], value=value)
                 for name, value in headers.items()
                 if name.startswith(MQTT_PROPERTY_PREFIX)
             ]

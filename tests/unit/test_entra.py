@@ -92,7 +92,9 @@ def core_for(jwks_uri: str, *, with_key: bool = False, app_ids: str = WPS_APP_ID
 
 
 def request(authorization: str | None, keys: tuple[str, ...] = ()) -> RawRequest:
-    headers = h.lower_keys(event_headers("connected", keys=keys) if keys else event_headers("connected", keys=()))
+    headers = h.lower_keys(
+        event_headers("connected", keys=keys) if keys else event_headers("connected", keys=())
+    )
     if authorization is not None:
         headers["authorization"] = authorization
     return RawRequest("POST", headers, b"{}")
@@ -121,7 +123,9 @@ def test_v2_issuer_and_azp_are_accepted(jwks_uri: str, signing_key: rsa.RSAPriva
     ],
     ids=["audience", "issuer", "expired", "not-yet-valid", "caller-app"],
 )
-def test_bad_claims_are_refused(jwks_uri: str, signing_key: rsa.RSAPrivateKey, overrides: dict[str, Any]) -> None:
+def test_bad_claims_are_refused(
+    jwks_uri: str, signing_key: rsa.RSAPrivateKey, overrides: dict[str, Any]
+) -> None:
     with pytest.raises(WebPubSubError) as info:
         core_for(jwks_uri).receive(request(f"Bearer {token(signing_key, **overrides)}"))
     assert info.value.status == 401
@@ -140,8 +144,12 @@ def test_unknown_key_id_is_refused(jwks_uri: str, signing_key: rsa.RSAPrivateKey
 
 
 def test_hs256_token_made_with_the_public_key_is_refused(jwks_uri: str) -> None:
-    forged = jwt.encode({"aud": AUDIENCE, "iss": issuers(TENANT)[0], "exp": int(time.time()) + 60}, "x" * 32,
-                        algorithm="HS256", headers={"kid": "k1"})
+    forged = jwt.encode(
+        {"aud": AUDIENCE, "iss": issuers(TENANT)[0], "exp": int(time.time()) + 60},
+        "x" * 32,
+        algorithm="HS256",
+        headers={"kid": "k1"},
+    )
     with pytest.raises(WebPubSubError):
         core_for(jwks_uri).receive(request(f"Bearer {forged}"))
 

@@ -88,7 +88,11 @@ def test_a_broken_connection_string_is_reported_not_raised() -> None:
 def test_entra_needs_a_tenant() -> None:
     assert load_settings({"WebPubSubEntraAudience": "api://x"}).entra is None
     entra = load_settings(
-        {"WebPubSubEntraAudience": "api://x", "WebPubSubEntraTenantId": "t", "WebPubSubEntraAllowedAppIds": "A,b"}
+        {
+            "WebPubSubEntraAudience": "api://x",
+            "WebPubSubEntraTenantId": "t",
+            "WebPubSubEntraAllowedAppIds": "A,b",
+        }
     ).entra
     assert entra is not None and entra.allowed_app_ids == {"a", "b"}
 

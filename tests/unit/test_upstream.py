@@ -82,8 +82,13 @@ def test_connect_tolerates_scalar_claims_and_null_lists(core: UpstreamProtocol) 
 
 def test_mqtt_connect_has_its_properties(core: UpstreamProtocol) -> None:
     body = connect_body(
-        mqtt={"protocolVersion": 5, "cleanStart": False, "username": "u", "password": "cA==",
-              "userProperties": [{"name": "a", "value": "b"}]}
+        mqtt={
+            "protocolVersion": 5,
+            "cleanStart": False,
+            "username": "u",
+            "password": "cA==",
+            "userProperties": [{"name": "a", "value": "b"}],
+        }
     )
     event = core.receive(raw("connect", body, extra={"ce-physicalConnectionId": "p1"}))
     assert isinstance(event, MqttConnectEvent)
@@ -212,7 +217,9 @@ def test_forged_request_is_refused_before_its_body_is_parsed(core: UpstreamProto
 
 def test_key_rotation_either_key_alone_validates() -> None:
     for keys in ((SECONDARY_KEY,), (OTHER_KEY, SECONDARY_KEY)):
-        settings = load_settings({"WebPubSubAccessKeys": ",".join(keys), "WebPubSubAllowedOrigins": "wps-test.webpubsub.azure.com"})
+        settings = load_settings(
+            {"WebPubSubAccessKeys": ",".join(keys), "WebPubSubAllowedOrigins": "wps-test.webpubsub.azure.com"}
+        )
         assert UpstreamProtocol("chat", settings).receive(raw("connected"))
         only_secondary_signed = raw("connected", keys=(SECONDARY_KEY,))
         assert UpstreamProtocol("chat", settings).receive(only_secondary_signed)
@@ -231,7 +238,9 @@ def test_dev_override_accepts_unsigned_events_only_when_explicit() -> None:
 
 
 def test_dev_override_does_not_weaken_a_configured_key() -> None:
-    settings = load_settings({"WebPubSubConnectionString": CONNECTION_STRING, "WebPubSubAllowUnauthenticated": "true"})
+    settings = load_settings(
+        {"WebPubSubConnectionString": CONNECTION_STRING, "WebPubSubAllowUnauthenticated": "true"}
+    )
     assert refused(UpstreamProtocol("chat", settings), raw("connected", keys=(OTHER_KEY,))).status == 401
 
 
@@ -284,12 +293,20 @@ def connect_event(core: UpstreamProtocol) -> ConnectEvent:
 def test_connect_reply_with_fields_is_200_json(core: UpstreamProtocol) -> None:
     reply = core.respond(
         connect_event(core),
-        ConnectResponse(user_id="alice", groups=["lobby"], roles=[], subprotocol="json.webpubsub.azure.v1",
-                        state={"room": "lobby"}),
+        ConnectResponse(
+            user_id="alice",
+            groups=["lobby"],
+            roles=[],
+            subprotocol="json.webpubsub.azure.v1",
+            state={"room": "lobby"},
+        ),
     )
     assert reply.status == 200
     assert json.loads(reply.body) == {
-        "userId": "alice", "groups": ["lobby"], "roles": [], "subprotocol": "json.webpubsub.azure.v1"
+        "userId": "alice",
+        "groups": ["lobby"],
+        "roles": [],
+        "subprotocol": "json.webpubsub.azure.v1",
     }
     assert json.loads(base64.b64decode(reply.headers["ce-connectionState"])) == {"room": "lobby"}
 
@@ -311,7 +328,9 @@ def test_connect_errors_carry_status_and_detail(core: UpstreamProtocol, status: 
 
 
 def test_mqtt_connect_error_body(core: UpstreamProtocol) -> None:
-    reply = core.respond(connect_event(core), MqttConnectErrorResponse(status=403, code=0x8A, reason="banned"))
+    reply = core.respond(
+        connect_event(core), MqttConnectErrorResponse(status=403, code=0x8A, reason="banned")
+    )
     assert reply.status == 403
     assert json.loads(reply.body) == {"mqtt": {"code": 138, "reason": "banned"}}
 
