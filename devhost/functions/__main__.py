@@ -1,0 +1,78 @@
+"""``python -m devhost.functions``: serve a Functions app's HTTP triggers, like ``func start``.
+
+The port is ``--port``, else ``Host.LocalHttpPort`` from ``local.settings.json``, else 7071.
+SIGINT/SIGTERM stop it gracefully: in-flight requests get a few seconds to finish.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .app import DEFAULT_MODULE, HOST_INFO, create_app
+from .discovery import DiscoveryError
+from .host_config import HostConfigError
+from .routes import RouteTemplateError
+from .server import DEFAULT_HOST, DEFAULT_PORT, start_host
+from .settings import SettingsError
+
+logger = logging.getLogger("devhost.functions")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m devhost.functions", description=__doc__)
+    parser.add_argument("--port", type=int, default=None, help=f"port to listen on (default {DEFAULT_PORT})")
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
+    parser.add_argument("--app-dir", type=Path, default=Path("."), help="function app directory (default .)")
+    parser.add_argument(
+        "--settings", type=Path, default=None, help="settings file (default <app-dir>/local.settings.json)"
+    )
+    parser.add_argument("--module", default=DEFAULT_MODULE, help=f"app module (default {DEFAULT_MODULE})")
+    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    return parser.parse_args(argv)
+
+
+def configure_logging(level: str) -> None:
+    # UTC timestamps in brackets, like func start.
+    handler = logging.StreamHandler(sys.stdout)
+    formatter = logging.Formatter("[%(asctime)s.%(msecs)03dZ] %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=level.upper(), handlers=[handler])
+
+
+async def serve(args: argparse.Namespace) -> int:
+    """Run until SIGINT or SIGTERM. Returns the process exit code."""
+    try:
+        app = create_app(args.app_dir, module=args.module, settings_path=args.settings)
+    except (SettingsError, HostConfigError, DiscoveryError, RouteTemplateError) as exc:
+        logger.error("Cannot start: %s", exc)
+        return 1
+    port = args.port or app[HOST_INFO].settings.local_http_port or DEFAULT_PORT
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    running = await start_host(app, host=args.host, port=port)
+    logger.info("Functions dev host listening on %s (Ctrl+C to stop)", running.base_url)
+    try:
+        await stop.wait()
+    finally:
+        logger.info("Stopping the Functions dev host")
+        await running.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    configure_logging(args.log_level)
+    return asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""``create_app``: the aiohttp application that serves a Functions app's HTTP triggers.
+
+Startup order matters and mirrors ``func start``: load ``local.settings.json`` into the
+environment, read ``host.json``, and only then import the function app, so module-level code sees
+its settings. Function keys are not checked, as with ``func start``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from .conversion import build_request, build_response
+from .discovery import OtherFunction, discover_functions, find_function_register, import_app_module
+from .host_config import read_route_prefix
+from .invocation import create_executor, invoke, new_invocation_id
+from .route_table import RouteTable
+from .settings import (
+    SAMPLE_FILE,
+    SETTINGS_FILE,
+    LocalSettings,
+    apply_settings,
+    ensure_settings_file,
+    load_settings,
+)
+
+logger = logging.getLogger("devhost.functions")
+
+# The Functions host (Kestrel) refuses request bodies above 100 MB.
+MAX_BODY_BYTES = 100 * 1024 * 1024
+DEFAULT_MODULE = "function_app"
+# Same wording as func start's per-invocation line.
+_EXECUTED = "Executed 'Functions.%s' (%s, Id=%s, Duration=%dms)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostInfo:
+    """What was loaded at startup, for the route listing and the CLI."""
+
+    app_dir: Path
+    route_prefix: str
+    routes: RouteTable
+    other_functions: tuple[OtherFunction, ...]
+    settings: LocalSettings
+
+
+HOST_INFO = web.AppKey("host_info", HostInfo)
+EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
+
+
+def create_app(
+    app_dir: Path | str = ".",
+    *,
+    module: str = DEFAULT_MODULE,
+    settings_path: Path | str | None = None,
+    load_local_settings: bool = True,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> web.Application:
+    """Load settings, import the function app and return an aiohttp app serving its HTTP triggers.
+
+    Args:
+        app_dir: directory holding ``function_app.py``, ``host.json`` and the settings files.
+        module: module to import from ``app_dir``.
+        settings_path: settings file; default ``<app_dir>/local.settings.json``. When it is missing
+            it is copied from ``<app_dir>/local.settings.sample.json`` if that exists.
+        load_local_settings: False skips the settings file entirely (e.g. the caller did it).
+        max_body_bytes: request bodies above this get 413.
+
+    Raises:
+        SettingsError, HostConfigError, DiscoveryError, RouteTemplateError: the app cannot be
+        served. Exceptions raised while importing the app module propagate unchanged.
+    """
+    directory = Path(app_dir).resolve()
+    settings = LocalSettings()
+    if load_local_settings:
+        path = Path(settings_path) if settings_path is not None else directory / SETTINGS_FILE
+        ensure_settings_file(path, directory / SAMPLE_FILE)
+        settings = load_settings(path)
+        apply_settings(settings.values, os.environ)
+    route_prefix = read_route_prefix(directory, os.environ)
+    register = find_function_register(import_app_module(directory, module))
+    http_functions, others = discover_functions(register)
+    info = HostInfo(
+        app_dir=directory,
+        route_prefix=route_prefix,
+        routes=RouteTable.build(http_functions, route_prefix),
+        other_functions=tuple(others),
+        settings=settings,
+    )
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[_access_log])
+    app[HOST_INFO] = info
+    app.cleanup_ctx.append(_executor_context)
+    app.router.add_route("*", "/{path:.*}", _dispatch)
+    return app
+
+
+async def _executor_context(app: web.Application) -> AsyncIterator[None]:
+    executor = create_executor()
+    app[EXECUTOR] = executor
+    yield
+    # Do not wait for a sync function that never returns; its thread finishes on its own.
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+@web.middleware
+async def _access_log(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    # The path only: query strings can carry keys and tokens.
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        elapsed = _ms_since(started)
+        logger.info("%s %s %d %dms", request.method, request.path, status, elapsed)
+
+
+async def _dispatch(request: web.Request) -> web.StreamResponse:
+    info = request.app[HOST_INFO]
+    match = info.routes.resolve(request.method, request.raw_path.split("?", 1)[0])
+    if match is None:
+        return web.Response(status=404)
+    body = await request.read()  # raises 413 above client_max_size
+    function = match.function
+    invocation_id = new_invocation_id()
+    started = time.perf_counter()
+    logger.debug("Executing 'Functions.%s' (Id=%s)", function.name, invocation_id)
+    try:
+        result = await invoke(
+            function,
+            build_request(request, body, match.route_params),
+            invocation_id=invocation_id,
+            function_directory=str(info.app_dir),
+            executor=request.app[EXECUTOR],
+        )
+        response = build_response(result)
+    except Exception:  # noqa: BLE001 - the one broad catch: a user function failed
+        elapsed = _ms_since(started)
+        logger.exception(_EXECUTED, function.name, "Failed", invocation_id, elapsed)
+        return web.Response(status=500)
+    elapsed = _ms_since(started)
+    logger.info(_EXECUTED, function.name, "Succeeded", invocation_id, elapsed)
+    return response
+
+
+def _ms_since(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
