@@ -53,7 +53,7 @@ async def serve(args: argparse.Namespace) -> int:
     except (SettingsError, HostConfigError, DiscoveryError, RouteTemplateError) as exc:
         logger.error("Cannot start: %s", exc)
         return 1
-    port = args.port or app[HOST_INFO].settings.local_http_port or DEFAULT_PORT
+    port = args.port if args.port is not None else app[HOST_INFO].settings.local_http_port or DEFAULT_PORT
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

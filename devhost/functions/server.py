@@ -89,12 +89,12 @@ async def running_host(
 
 def format_function_list(info: HostInfo, base_url: str) -> list[str]:
     """The startup listing: ``name: [GET,POST] http://localhost:7071/api/route`` per function."""
-    lines = ["Functions:", ""]
+    lines = ["Functions:"]
     for entry in sorted(info.routes.entries, key=lambda e: e.function.name.lower()):
         lines.append(f"\t{entry.function.name}: [{entry.function.method_list}] {base_url}{entry.path}")
     for other in info.other_functions:
         lines.append(f"\t{other.name}: {other.trigger_type} (not run by the dev host)")
-    if len(lines) == 2:
+    if len(lines) == 1:
         lines.append("\tNo functions found.")
     return lines
 

@@ -62,8 +62,8 @@ def load_settings(path: Path) -> LocalSettings:
     if document.get("IsEncrypted") is True:
         raise SettingsError(f"{path}: encrypted settings are not supported; run 'func settings decrypt'")
     return LocalSettings(
-        values=_parse_values(document.get("Values") or {}, path),
-        local_http_port=_parse_port(document.get("Host") or {}, path),
+        values=_parse_values(_section(document, "Values"), path),
+        local_http_port=_parse_port(_section(document, "Host"), path),
     )
 
 
@@ -81,6 +81,12 @@ def apply_settings(values: Mapping[str, str], environ: MutableMapping[str, str])
         else:
             environ[key] = value
     return skipped
+
+
+def _section(document: dict[str, object], name: str) -> object:
+    # A missing or null section is empty; any other non-object is an error for the parser.
+    value = document.get(name)
+    return {} if value is None else value
 
 
 def _parse_values(raw: object, path: Path) -> dict[str, str]:
