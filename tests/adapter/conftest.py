@@ -8,6 +8,7 @@ import azure.functions as func
 import pytest
 
 from tests.adapter import hub_app
+from tests.app_index import get_functions
 from tests.upstream_requests import CONNECTION_STRING
 
 Invoke = Callable[[str, func.HttpRequest], func.HttpResponse]
@@ -15,7 +16,7 @@ Invoke = Callable[[str, func.HttpRequest], func.HttpResponse]
 
 def invoker(app: func.FunctionApp) -> Invoke:
     """Call a registered function the way the worker does: by name, with a real HttpRequest."""
-    functions = {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
+    functions = {f.get_function_name(): f.get_user_function() for f in get_functions(app)}
 
     def invoke(name: str, request: func.HttpRequest) -> func.HttpResponse:
         user_function = functions[name]

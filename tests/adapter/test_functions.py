@@ -12,6 +12,7 @@ import pytest
 from shared import WebPubSubHub
 from tests.adapter import hub_app
 from tests.adapter.conftest import Invoke, invoker
+from tests.app_index import get_functions
 from tests.upstream_requests import (
     OTHER_KEY,
     PRIMARY_KEY,
@@ -22,7 +23,7 @@ from tests.upstream_requests import (
 
 
 def test_one_function_per_event_with_routes_methods_and_auth_levels(app: func.FunctionApp) -> None:
-    functions = app.get_functions()  # azure-functions allows one call per app
+    functions = get_functions(app)
     found = {
         f.get_function_name(): (f.get_trigger().route, sorted(str(m.value) for m in f.get_trigger().methods))
         for f in functions
@@ -56,7 +57,9 @@ def test_connect_rejection_keeps_its_status(invoke: Invoke) -> None:
 
 def test_async_handler_reply_and_state_round_trip(invoke: Invoke) -> None:
     state = base64.b64encode(b'{"room":"general"}').decode()
-    request = http_request("message", b"hello", content_type="text/plain", extra={"ce-connectionState": state})
+    request = http_request(
+        "message", b"hello", content_type="text/plain", extra={"ce-connectionState": state}
+    )
     response = invoke("chat_message", request)
     assert response.status_code == 200
     assert response.get_body() == b"echo:hello"
@@ -92,7 +95,9 @@ def test_group_presence_route(invoke: Invoke) -> None:
         ("chat_connected", http_request("connected", hub="other"), 400),
     ],
 )
-def test_refusals_through_the_adapter(invoke: Invoke, function: str, request_: func.HttpRequest, status: int) -> None:
+def test_refusals_through_the_adapter(
+    invoke: Invoke, function: str, request_: func.HttpRequest, status: int
+) -> None:
     response = invoke(function, request_)
     assert response.status_code == status
     assert hub_app.calls == []  # the handler never ran
@@ -102,7 +107,9 @@ def test_handler_exception_is_a_generic_500_and_is_logged_with_ids(
     invoke: Invoke, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    response = invoke("chat_boom", http_request("boom", b"payload", content_type="text/plain", connection_id="c-77"))
+    response = invoke(
+        "chat_boom", http_request("boom", b"payload", content_type="text/plain", connection_id="c-77")
+    )
     assert (response.status_code, response.get_body()) == (500, b"internal error")
     record = next(r for r in caplog.records if "handler raised" in r.getMessage())
     assert "connection=c-77" in record.getMessage() and "event=boom" in record.getMessage()
@@ -149,7 +156,9 @@ def test_settings_are_read_on_first_request_not_at_import(monkeypatch: pytest.Mo
 
 def test_secrets_never_reach_the_logs(invoke: Invoke, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    forged = http_request("connect", connect_body(), keys=(OTHER_KEY,), extra={"Authorization": "Bearer tok-123"})
+    forged = http_request(
+        "connect", connect_body(), keys=(OTHER_KEY,), extra={"Authorization": "Bearer tok-123"}
+    )
     invoke("chat_connect", forged)
     invoke("chat_boom", http_request("boom", b"x", content_type="text/plain"))
     invoke("chat_connect", http_request("connect", connect_body()))

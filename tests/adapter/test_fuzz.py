@@ -13,13 +13,33 @@ from tests.upstream_requests import CONNECTION_STRING, PRIMARY_KEY, event_header
 INVOKE = invoker(hub_app.build({"WebPubSubConnectionString": CONNECTION_STRING}))
 FUNCTIONS = ["chat_connect", "chat_connected", "chat_message", "chat_joined", "chat_validate"]
 HEADER_NAMES = [
-    "ce-type", "ce-hub", "ce-connectionId", "ce-eventName", "ce-userId", "ce-signature", "ce-connectionState",
-    "ce-subprotocol", "ce-physicalConnectionId", "Content-Type", "WebHook-Request-Origin", "Authorization",
+    "ce-type",
+    "ce-hub",
+    "ce-connectionId",
+    "ce-eventName",
+    "ce-userId",
+    "ce-signature",
+    "ce-connectionState",
+    "ce-subprotocol",
+    "ce-physicalConnectionId",
+    "Content-Type",
+    "WebHook-Request-Origin",
+    "Authorization",
 ]
 header_values = st.one_of(
     st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60),
-    st.sampled_from(["azure.webpubsub.sys.connect", "azure.webpubsub.user.message", "chat", "connect",
-                     "application/json", "text/plain", "e30=", "wps-test.webpubsub.azure.com"]),
+    st.sampled_from(
+        [
+            "azure.webpubsub.sys.connect",
+            "azure.webpubsub.user.message",
+            "chat",
+            "connect",
+            "application/json",
+            "text/plain",
+            "e30=",
+            "wps-test.webpubsub.azure.com",
+        ]
+    ),
 )
 bodies = st.one_of(
     st.binary(max_size=300),
@@ -52,6 +72,8 @@ def test_random_requests_never_produce_a_5xx_or_an_exception(
     headers.update(mutations)
     if signed and "ce-connectionId" in headers:
         headers["ce-signature"] = signature(headers["ce-connectionId"], PRIMARY_KEY)
-    request = func.HttpRequest(method=method, url="https://app.example/api/chat/x", headers=headers, body=body)
+    request = func.HttpRequest(
+        method=method, url="https://app.example/api/chat/x", headers=headers, body=body
+    )
     response = INVOKE(function, request)
     assert 200 <= response.status_code < 500, (response.status_code, response.get_body())

@@ -1,0 +1,55 @@
+"""``function_app``: what ``func start`` (and the Functions host in Azure) will index."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import azure.functions as func
+
+import function_app
+from shared.routes import url_template
+from tests.app_index import get_functions
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_app_lists_the_chat_functions_with_routes_methods_and_auth_levels() -> None:
+    listed = {
+        f.get_function_name(): (
+            f.get_trigger().route,
+            sorted(str(m.value) for m in f.get_trigger().methods),
+            f.get_trigger().auth_level,
+        )
+        for f in get_functions(function_app.app)
+    }
+    anonymous = func.AuthLevel.ANONYMOUS
+    assert listed == {
+        "chat_validate": ("chat/validate", ["GET", "OPTIONS"], anonymous),
+        "chat_connect": ("chat/connect", ["POST"], anonymous),
+        "chat_connected": ("chat/connected", ["POST"], anonymous),
+        "chat_disconnected": ("chat/disconnected", ["POST"], anonymous),
+        "chat_message": ("chat/message", ["POST"], anonymous),
+        "chat_chat": ("chat/chat", ["POST"], anonymous),
+        "negotiate": ("negotiate", ["GET"], anonymous),
+        "index": ("index", ["GET"], anonymous),
+        "static": ("static/{name}", ["GET"], anonymous),
+    }
+
+
+def test_hub_url_template_matches_host_json_route_prefix() -> None:
+    prefix = json.loads((ROOT / "host.json").read_text())["extensions"]["http"]["routePrefix"]
+    assert url_template("chat", prefix) == "/api/chat/{event}"
+
+
+def test_importing_the_app_loads_no_identity_jwt_or_service_sdk() -> None:
+    """Cold start: those are imported on first use (keyless mode, Entra, first REST call)."""
+    code = (
+        "import sys, function_app; "
+        "print(sorted(m for m in ('azure.identity', 'jwt', 'azure.messaging.webpubsubservice', 'aiohttp') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
