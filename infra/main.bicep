@@ -1,0 +1,276 @@
+// Azure Web PubSub upstream (event handler) on Azure Functions Flex Consumption, for `azd up`.
+//
+// Order of the pieces (no dependency cycle):
+//   identities -> storage, monitoring, Web PubSub -> Key Vault (secret from listKeys)
+//   -> function app (settings read the Web PubSub host and the secret URI)
+//   -> hub `chat` (its handler URL reads the app's default host name) -> role assignments.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; used in resource names and the azd-env-name tag.')
+param environmentName string
+
+@minLength(1)
+@description('Region for all resources. It must offer Flex Consumption and Web PubSub.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Object id of the deploying principal; it gets Web PubSub Service Owner for local runs. Empty to skip.')
+param principalId string = ''
+
+@description('Type of principalId: User for `azd up` from a workstation, ServicePrincipal in CI.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param principalType string = 'User'
+
+// Optional name overrides; empty means "abbreviation + resource token".
+param resourceGroupName string = ''
+param apiServiceName string = ''
+param appServicePlanName string = ''
+param apiUserAssignedIdentityName string = ''
+param storageAccountName string = ''
+param logAnalyticsName string = ''
+param applicationInsightsName string = ''
+param webPubSubName string = ''
+param keyVaultName string = ''
+
+@description('Web PubSub pricing tier.')
+@allowed([
+  'Free_F1'
+  'Standard_S1'
+])
+param webPubSubSku string = 'Free_F1'
+
+@description('Python version of the Flex Consumption runtime (requirements.txt pins azure-functions 1.x below 3.13).')
+@allowed([
+  '3.11'
+  '3.12'
+])
+param pythonVersion string = '3.11'
+
+@description('Also deploy a second Web PubSub resource whose hub `chat` forwards to the awps-tunnel tool (local development).')
+param devWebPubSubEnabled bool = false
+
+@description('Pricing tier of the local-development Web PubSub resource.')
+@allowed([
+  'Free_F1'
+  'Standard_S1'
+])
+param devWebPubSubSku string = 'Free_F1'
+
+@description('Optional Entra upstream auth: audience (app id URI or client id of an existing app registration) of the token Web PubSub sends. Empty: signature validation only.')
+param upstreamEntraAudience string = ''
+
+@description('Optional sign-in for the chat: client id of an existing Entra app registration for App Service Authentication. Empty: no sign-in.')
+param authClientId string = ''
+
+@description('Demo only: let the chat page pick a display name without sign-in (ChatAllowQueryUserName=true). Anyone can impersonate any name.')
+param allowGuestNames bool = false
+
+var abbrs = loadJsonContent('./abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var functionAppName = !empty(apiServiceName) ? apiServiceName : '${abbrs.webSitesFunctions}api-${resourceToken}'
+var deploymentStorageContainerName = 'app-package-${take(functionAppName, 32)}-${take(toLower(uniqueString(functionAppName, resourceToken)), 7)}'
+// The hub and route the function code serves: chat/blueprint routes `chat/{event}` below the
+// host.json routePrefix `api`. tests/infra checks these against host.json and function_app.py.
+var webPubSubHubName = 'chat'
+var functionsRoutePrefix = 'api'
+var entraUpstreamEnabled = !empty(upstreamEntraAudience)
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-11-01' = {
+  name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+module apiIdentity './app/identity.bicep' = {
+  name: 'apiIdentity'
+  scope: rg
+  params: {
+    name: !empty(apiUserAssignedIdentityName) ? apiUserAssignedIdentityName : '${abbrs.managedIdentityUserAssignedIdentities}api-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+// Web PubSub's own identity: used only to obtain Entra tokens for upstream calls.
+module webPubSubIdentity './app/identity.bicep' = if (entraUpstreamEnabled) {
+  name: 'webPubSubIdentity'
+  scope: rg
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}wps-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage './app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: !empty(storageAccountName) ? storageAccountName : '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentStorageContainerName
+  }
+}
+
+module monitoring './app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: !empty(logAnalyticsName) ? logAnalyticsName : '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: !empty(applicationInsightsName) ? applicationInsightsName : '${abbrs.insightsComponents}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module webPubSub './app/webpubsub.bicep' = {
+  name: 'webPubSub'
+  scope: rg
+  params: {
+    name: !empty(webPubSubName) ? webPubSubName : '${abbrs.signalRServiceWebPubSub}${resourceToken}'
+    location: location
+    tags: tags
+    sku: webPubSubSku
+    identityResourceId: entraUpstreamEnabled ? webPubSubIdentity.outputs.resourceId : ''
+  }
+}
+
+module keyVault './app/keyvault.bicep' = {
+  name: 'keyVault'
+  scope: rg
+  params: {
+    name: !empty(keyVaultName) ? keyVaultName : '${abbrs.keyVaultVaults}${resourceToken}'
+    location: location
+    tags: tags
+    webPubSubName: webPubSub.outputs.name
+    readerPrincipalId: apiIdentity.outputs.principalId
+  }
+}
+
+module api './app/api.bicep' = {
+  name: 'api'
+  scope: rg
+  params: {
+    name: functionAppName
+    planName: !empty(appServicePlanName) ? appServicePlanName : '${abbrs.webServerFarms}${resourceToken}'
+    location: location
+    tags: tags
+    serviceName: 'api'
+    identityResourceId: apiIdentity.outputs.resourceId
+    identityClientId: apiIdentity.outputs.clientId
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    deploymentContainerName: deploymentStorageContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    pythonVersion: pythonVersion
+    webPubSubHostName: webPubSub.outputs.hostName
+    accessKeysSecretUri: keyVault.outputs.accessKeysSecretUri
+    entraAudience: upstreamEntraAudience
+    entraAllowedAppIds: entraUpstreamEnabled ? webPubSubIdentity.outputs.clientId : ''
+    allowGuestNames: allowGuestNames
+  }
+}
+
+module easyAuth './app/auth.bicep' = if (!empty(authClientId)) {
+  name: 'easyAuth'
+  scope: rg
+  params: {
+    functionAppName: api.outputs.name
+    clientId: authClientId
+  }
+}
+
+// Declared after the app: the handler URL needs the app's default host name.
+module chatHub './app/webpubsub-hub.bicep' = {
+  name: 'chatHub'
+  scope: rg
+  params: {
+    webPubSubName: webPubSub.outputs.name
+    hubName: webPubSubHubName
+    urlTemplate: 'https://${api.outputs.defaultHostName}/${functionsRoutePrefix}/${webPubSubHubName}/{event}'
+    systemEvents: [
+      'connect'
+      'connected'
+      'disconnected'
+    ]
+    userEventPattern: '*'
+    authResource: upstreamEntraAudience
+  }
+}
+
+// Optional second resource for local development: same hub name (the code checks ce-hub),
+// events go to whoever runs `awps-tunnel run --hub chat --upstream http://localhost:7071`.
+module devWebPubSub './app/webpubsub.bicep' = if (devWebPubSubEnabled) {
+  name: 'devWebPubSub'
+  scope: rg
+  params: {
+    name: '${abbrs.signalRServiceWebPubSub}dev-${resourceToken}'
+    location: location
+    tags: tags
+    sku: devWebPubSubSku
+  }
+}
+
+module devChatHub './app/webpubsub-hub.bicep' = if (devWebPubSubEnabled) {
+  name: 'devChatHub'
+  scope: rg
+  params: {
+    webPubSubName: devWebPubSubEnabled ? devWebPubSub.outputs.name : ''
+    hubName: webPubSubHubName
+    urlTemplate: 'tunnel:///${functionsRoutePrefix}/${webPubSubHubName}/{event}'
+    systemEvents: [
+      'connect'
+      'connected'
+      'disconnected'
+    ]
+    userEventPattern: '*'
+  }
+}
+
+module rbac './app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    appPrincipalId: apiIdentity.outputs.principalId
+    principalId: principalId
+    principalType: principalType
+    storageAccountName: storage.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    webPubSubName: webPubSub.outputs.name
+    devWebPubSubName: devWebPubSubEnabled ? devWebPubSub.outputs.name : ''
+  }
+}
+
+// Outputs land in the azd environment (.azure/<env>/.env) and in the hooks' environment.
+// Names and URLs only: no keys, connection strings or secret values.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_NAME string = api.outputs.name
+output SERVICE_API_NAME string = api.outputs.name
+output SERVICE_API_BASE_URL string = 'https://${api.outputs.defaultHostName}'
+output CHAT_PAGE_URL string = 'https://${api.outputs.defaultHostName}/${functionsRoutePrefix}/index'
+output WEBPUBSUB_NAME string = webPubSub.outputs.name
+output WEBPUBSUB_HOST string = webPubSub.outputs.hostName
+output WEBPUBSUB_ENDPOINT string = webPubSub.outputs.endpoint
+output WEBPUBSUB_HUB string = webPubSubHubName
+output WEBPUBSUB_DEV_NAME string = devWebPubSubEnabled ? devWebPubSub.outputs.name : ''
+output WEBPUBSUB_DEV_ENDPOINT string = devWebPubSubEnabled ? devWebPubSub.outputs.endpoint : ''
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output WEBPUBSUB_KEYS_SECRET_NAME string = keyVault.outputs.accessKeysSecretName
+output EASY_AUTH_ENABLED bool = !empty(authClientId)
+output GUEST_NAMES_ENABLED bool = allowGuestNames
+output UPSTREAM_ENTRA_ENABLED bool = entraUpstreamEnabled
