@@ -38,8 +38,15 @@ def test_literals_match_case_insensitively_and_ignore_one_trailing_slash():
         ("long", ["9223372036854775807"], ["9223372036854775808", "abc"]),
         ("alpha", ["abc", "XyZ"], ["ab1", "é"]),
         ("bool", ["true", "FALSE"], ["yes", "1"]),
-        ("guid", ["6f9619ff-8b86-d011-b42d-00c04fc964ff", "6F9619FF8B86D011B42D00C04FC964FF",
-                  "{6f9619ff-8b86-d011-b42d-00c04fc964ff}"], ["6f9619ff-8b86-d011-b42d", "zz"]),
+        (
+            "guid",
+            [
+                "6f9619ff-8b86-d011-b42d-00c04fc964ff",
+                "6F9619FF8B86D011B42D00C04FC964FF",
+                "{6f9619ff-8b86-d011-b42d-00c04fc964ff}",
+            ],
+            ["6f9619ff-8b86-d011-b42d", "zz"],
+        ),
         ("double", ["1.5", "-2", "1e3", "1,000.25"], ["abc", "1.2.3", "."]),
         ("minlength(3)", ["abc", "abcd"], ["ab"]),
         ("maxlength(3)", ["a", "abc"], ["abcd"]),
@@ -97,8 +104,18 @@ def test_empty_template_matches_only_the_root():
 
 @pytest.mark.parametrize(
     "template",
-    ["a/{x?}/b", "a/{*x}/b", "a/{x}{y}", "a/{x:nope}", "a/{x", "a/x}", "a/{x}/{X}", "a//b", "a/{x:minlength(z)}",
-     "a/{x:regex(()}"],
+    [
+        "a/{x?}/b",
+        "a/{*x}/b",
+        "a/{x}{y}",
+        "a/{x:nope}",
+        "a/{x",
+        "a/x}",
+        "a/{x}/{X}",
+        "a//b",
+        "a/{x:minlength(z)}",
+        "a/{x:regex(()}",
+    ],
 )
 def test_malformed_templates_are_refused(template):
     with pytest.raises(RouteTemplateError):
@@ -107,7 +124,11 @@ def test_malformed_templates_are_refused(template):
 
 def test_table_prefers_literal_then_constrained_then_plain_parameter():
     table = RouteTable.build(
-        [_function("plain", "items/{x}"), _function("typed", "items/{x:int}"), _function("literal", "items/new")],
+        [
+            _function("plain", "items/{x}"),
+            _function("typed", "items/{x:int}"),
+            _function("literal", "items/new"),
+        ],
         "api",
     )
     assert table.resolve("GET", "/api/items/new").function.name == "literal"

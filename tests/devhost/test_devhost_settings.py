@@ -43,8 +43,13 @@ def test_missing_file_gives_empty_settings(tmp_path):
 
 @pytest.mark.parametrize(
     "document",
-    [{"IsEncrypted": True, "Values": {}}, {"Values": {"A": {"nested": 1}}}, {"Values": []}, [1, 2],
-     {"Host": {"LocalHttpPort": "x"}}],
+    [
+        {"IsEncrypted": True, "Values": {}},
+        {"Values": {"A": {"nested": 1}}},
+        {"Values": []},
+        [1, 2],
+        {"Host": {"LocalHttpPort": "x"}},
+    ],
 )
 def test_unusable_settings_are_refused(tmp_path, document):
     with pytest.raises(SettingsError):

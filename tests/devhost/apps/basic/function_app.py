@@ -5,7 +5,6 @@ import json
 import threading
 
 import azure.functions as func
-
 from basic_blueprint import bp
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -79,7 +78,11 @@ def cookies(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="context", trigger_arg_name="request", methods=["GET"])
 def with_context(request: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    body = {"function_name": context.function_name, "invocation_id": context.invocation_id, "url": request.url}
+    body = {
+        "function_name": context.function_name,
+        "invocation_id": context.invocation_id,
+        "url": request.url,
+    }
     return func.HttpResponse(json.dumps(body), mimetype="application/json")
 
 
