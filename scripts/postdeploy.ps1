@@ -1,0 +1,56 @@
+# azd postdeploy hook (Windows / PowerShell): print where the chat is and smoke-check the
+# webhook preflight. azd passes the Bicep outputs (infra/main.bicep) as environment variables.
+$ErrorActionPreference = 'Continue'
+
+if (-not $env:SERVICE_API_BASE_URL -and (Get-Command azd -ErrorAction SilentlyContinue)) {
+    # Older azd versions: read the environment explicitly.
+    foreach ($line in (azd env get-values)) {
+        if ($line -match '^([^=]+)="?(.*?)"?$') {
+            Set-Item -Path "env:$($Matches[1])" -Value $Matches[2]
+        }
+    }
+}
+
+$baseUrl = $env:SERVICE_API_BASE_URL
+$chatUrl = $env:CHAT_PAGE_URL
+$hub = if ($env:WEBPUBSUB_HUB) { $env:WEBPUBSUB_HUB } else { 'chat' }
+$wpsHost = $env:WEBPUBSUB_HOST
+
+if (-not $baseUrl) {
+    Write-Warning "postdeploy: SERVICE_API_BASE_URL is not set; run 'azd provision' first."
+    exit 0
+}
+
+Write-Host ""
+Write-Host "Web PubSub:   $($env:WEBPUBSUB_ENDPOINT) (hub: $hub)"
+Write-Host "Function app: $baseUrl"
+
+# Abuse-protection preflight, as the service sends it before delivering events.
+if ($wpsHost) {
+    try {
+        $response = Invoke-WebRequest -Method Options -Uri "$baseUrl/api/$hub/validate" `
+            -Headers @{ 'WebHook-Request-Origin' = $wpsHost; 'ce-awpsversion' = '1.0' } `
+            -TimeoutSec 60 -UseBasicParsing
+        $allowed = $response.Headers['WebHook-Allowed-Origin']
+    } catch {
+        $allowed = $null
+    }
+    if ($allowed) {
+        Write-Host "Webhook preflight: OK (WebHook-Allowed-Origin: $allowed)"
+    } else {
+        Write-Host "Webhook preflight: no WebHook-Allowed-Origin yet (cold start or still deploying?)."
+    }
+}
+
+if ($env:EASY_AUTH_ENABLED -eq 'true') {
+    Write-Host "Sign in:      $baseUrl/.auth/login/aad?post_login_redirect_uri=/api/index"
+} elseif ($env:GUEST_NAMES_ENABLED -ne 'true') {
+    Write-Host "Note: no sign-in is configured, so the chat cannot issue tokens. Either"
+    Write-Host "  azd env set AUTH_CLIENT_ID <app registration client id>   (Entra sign-in), or"
+    Write-Host "  azd env set ALLOW_GUEST_NAMES true                        (demo only: anyone picks a name)"
+    Write-Host "then run 'azd provision'. See docs/deploy.md."
+}
+Write-Host ""
+if ($chatUrl) { Write-Host "Chat page:    $chatUrl" } else { Write-Host "Chat page:    $baseUrl/api/index" }
+Write-Host ""
+exit 0
