@@ -49,7 +49,20 @@ MQTT_SUBPROTOCOL = "mqtt"
 # Header values are bounded so a hostile caller cannot make us hash megabytes.
 MAX_ID_LENGTH = 1024
 
-_REQUIRED = (CE_TYPE, CE_HUB, CE_CONNECTION_ID, CE_EVENT_NAME)
+# Lower-case spellings, computed once: the parser looks headers up by these.
+_TYPE, _HUB, _CONNECTION_ID, _EVENT_NAME = (
+    n.lower() for n in (CE_TYPE, CE_HUB, CE_CONNECTION_ID, CE_EVENT_NAME)
+)
+_ID, _SOURCE, _TIME, _SPECVERSION, _AWPSVERSION = (
+    n.lower() for n in (CE_ID, CE_SOURCE, CE_TIME, CE_SPECVERSION, CE_AWPSVERSION)
+)
+_USER_ID, _SUBPROTOCOL, _STATE, _SIGNATURE = (
+    n.lower() for n in (CE_USER_ID, CE_SUBPROTOCOL, CE_CONNECTION_STATE, CE_SIGNATURE)
+)
+_PHYSICAL_ID, _SESSION_ID, _ORIGIN = (
+    n.lower() for n in (CE_PHYSICAL_CONNECTION_ID, CE_SESSION_ID, WEBHOOK_REQUEST_ORIGIN)
+)
+_KNOWN_PREFIXES = (TYPE_SYSTEM_PREFIX, TYPE_USER_PREFIX, TYPE_GROUP_PREFIX)
 
 
 def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
@@ -100,40 +113,49 @@ def parse_cloud_event_headers(headers: Mapping[str, str]) -> CloudEventHeaders:
         MissingHeader: a required ``ce-*`` header is absent or empty.
         InvalidHeader: a value is too long or inconsistent (``ce-type`` vs ``ce-eventName``).
     """
-    for name in _REQUIRED:
-        if not headers.get(name.lower()):
-            raise MissingHeader(name)
-    event_type = headers[CE_TYPE.lower()]
-    event_name = headers[CE_EVENT_NAME.lower()]
-    connection_id = headers[CE_CONNECTION_ID.lower()]
-    hub = headers[CE_HUB.lower()]
+    get = headers.get
+    event_type = get(_TYPE)
+    hub = get(_HUB)
+    connection_id = get(_CONNECTION_ID)
+    event_name = get(_EVENT_NAME)
+    if not event_type:
+        raise MissingHeader(CE_TYPE)
+    if not hub:
+        raise MissingHeader(CE_HUB)
+    if not connection_id:
+        raise MissingHeader(CE_CONNECTION_ID)
+    if not event_name:
+        raise MissingHeader(CE_EVENT_NAME)
     if len(connection_id) > MAX_ID_LENGTH:
         raise InvalidHeader(CE_CONNECTION_ID, "too long")
     if len(hub) > 128:
         raise InvalidHeader(CE_HUB, "too long")
-    if not event_type.startswith((TYPE_SYSTEM_PREFIX, TYPE_USER_PREFIX, TYPE_GROUP_PREFIX)):
+    if not event_type.startswith(_KNOWN_PREFIXES):
         raise InvalidHeader(CE_TYPE, "not a Web PubSub event type")
-    if event_type.rsplit(".", 1)[-1] != event_name and not (
-        event_type.startswith(TYPE_USER_PREFIX) and event_type[len(TYPE_USER_PREFIX) :] == event_name
-    ):
+    # user event names may contain dots, so compare the whole type, not its last segment
+    if event_type.startswith(TYPE_USER_PREFIX):
+        consistent = event_type == TYPE_USER_PREFIX + event_name
+    else:
+        consistent = event_type.rpartition(".")[2] == event_name
+    if not consistent:
         raise InvalidHeader(CE_TYPE, "does not match ce-eventName")
     return CloudEventHeaders(
         event_type=event_type,
         event_name=event_name,
         hub=hub,
         connection_id=connection_id,
-        event_id=headers.get(CE_ID.lower(), ""),
-        source=headers.get(CE_SOURCE.lower(), ""),
-        time=headers.get(CE_TIME.lower(), ""),
-        spec_version=headers.get(CE_SPECVERSION.lower(), SPEC_VERSION),
-        awps_version=headers.get(CE_AWPSVERSION.lower(), ""),
-        user_id=headers.get(CE_USER_ID.lower()) or None,
-        subprotocol=headers.get(CE_SUBPROTOCOL.lower()) or None,
-        connection_state=headers.get(CE_CONNECTION_STATE.lower()) or None,
-        signature=headers.get(CE_SIGNATURE.lower()) or None,
-        physical_connection_id=headers.get(CE_PHYSICAL_CONNECTION_ID.lower()) or None,
-        session_id=headers.get(CE_SESSION_ID.lower()) or None,
-        origins=parse_origins(headers.get(WEBHOOK_REQUEST_ORIGIN.lower())),
+        event_id=get(_ID, ""),
+        source=get(_SOURCE, ""),
+        time=get(_TIME, ""),
+        spec_version=get(_SPECVERSION, SPEC_VERSION),
+        awps_version=get(_AWPSVERSION, ""),
+        user_id=get(_USER_ID) or None,
+        subprotocol=get(_SUBPROTOCOL) or None,
+        connection_state=get(_STATE) or None,
+        signature=get(_SIGNATURE) or None,
+        physical_connection_id=get(_PHYSICAL_ID) or None,
+        session_id=get(_SESSION_ID) or None,
+        origins=parse_origins(get(_ORIGIN)),
     )
 
 

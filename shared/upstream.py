@@ -236,17 +236,14 @@ class UpstreamProtocol:
                 raise InvalidBody("body is not valid JSON") from exc
         else:
             data = body
-        metadata = {
-            name[len(METADATA_PREFIX) :]: value
-            for name, value in headers.items()
-            if name.startswith(METADATA_PREFIX)
-        }
+        metadata: dict[str, str] = {}
+        properties: list[MqttUserProperty] = []
+        for name, value in headers.items():  # one pass for both optional header families
+            if name.startswith(METADATA_PREFIX):
+                metadata[name[len(METADATA_PREFIX) :]] = value
+            elif name.startswith(MQTT_PROPERTY_PREFIX):
+                properties.append(MqttUserProperty(name=name[len(MQTT_PROPERTY_PREFIX) :], value=value))
         if ce.is_mqtt:
-            properties = [
-                MqttUserProperty(name=name[len(MQTT_PROPERTY_PREFIX) :], value=value)
-                for name, value in headers.items()
-                if name.startswith(MQTT_PROPERTY_PREFIX)
-            ]
             return MqttUserEvent(
                 context=context, data=data, data_type=data_type, metadata=metadata, user_properties=properties
             )

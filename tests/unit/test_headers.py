@@ -94,3 +94,11 @@ def test_build_then_parse_round_trips() -> None:
 def test_parse_origins_trims_and_lowercases() -> None:
     assert h.parse_origins(" A.example ,, b.Example ") == ("a.example", "b.example")
     assert h.parse_origins(None) == ()
+
+
+def test_event_name_longer_than_its_type_is_refused_not_crashing() -> None:
+    # found by the hypothesis test: ce-eventName equal to a whole ce-type value
+    raw = event_headers("connect")
+    raw["ce-eventName"] = "azure.webpubsub.sys.connect"
+    with pytest.raises(InvalidHeader):
+        parse(raw)
