@@ -109,8 +109,7 @@ class ClientEndpoint:
         hub_name = request.match_info.get("hub") or request.query.get("hub", "")
         if not is_valid_hub_name(hub_name):
             return web.Response(status=400, text="invalid or missing hub name")
-        probe = web.WebSocketResponse()
-        if not probe.can_prepare(request).ok:
+        if request.headers.get("Upgrade", "").lower() != "websocket":
             return web.Response(status=400, text="WebSocket upgrade expected")
         if self._shutting_down:
             return web.Response(status=503, text="emulator is shutting down")

@@ -1,0 +1,1 @@
+"""Conformance tests of the local Web PubSub emulator (devhost.emulator)."""
