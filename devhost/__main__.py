@@ -1,0 +1,144 @@
+"""``python -m devhost``: the whole chat on this machine, no Azure account needed.
+
+Starts the Web PubSub emulator and the Functions dev host in one process, points the app's
+``WebPubSubConnectionString`` at the emulator and the emulator's hubs at the app, prints the chat
+page URL and runs until Ctrl-C (SIGINT) or SIGTERM, then stops both servers.
+
+Keys (optional, from the environment so they stay out of ``ps``): ``DEVHOST_ACCESS_KEY`` is the
+emulator's access key (default: the official emulator's well-known development key).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .emulator.config import ConfigError
+from .functions.discovery import DiscoveryError
+from .functions.host_config import HostConfigError
+from .functions.routes import RouteTemplateError
+from .functions.settings import SettingsError
+from .stack import (
+    DEFAULT_EMULATOR_PORT,
+    DEFAULT_FUNCTIONS_PORT,
+    DEFAULT_HOST,
+    DEFAULT_HUBS,
+    DEFAULT_PUBLIC_HOST,
+    StackConfig,
+    start_stack,
+)
+
+logger = logging.getLogger("devhost")
+
+ACCESS_KEY_VARIABLE = "DEVHOST_ACCESS_KEY"
+# Test hook: give the app a different key than the emulator's, to watch every event be refused.
+APP_ACCESS_KEY_VARIABLE = "DEVHOST_APP_ACCESS_KEY"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m devhost",
+        description="Run the Web PubSub emulator and the Functions dev host together.",
+    )
+    parser.add_argument(
+        "--functions-port",
+        type=int,
+        default=DEFAULT_FUNCTIONS_PORT,
+        help=f"Functions dev host port (default {DEFAULT_FUNCTIONS_PORT}; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--emulator-port",
+        type=int,
+        default=DEFAULT_EMULATOR_PORT,
+        help=f"Web PubSub emulator port (default {DEFAULT_EMULATOR_PORT}; 0 picks a free one)",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
+    parser.add_argument(
+        "--public-host",
+        default=DEFAULT_PUBLIC_HOST,
+        help=f"host name used in URLs given to browsers and the app (default {DEFAULT_PUBLIC_HOST})",
+    )
+    parser.add_argument(
+        "--hub",
+        action="append",
+        dest="hubs",
+        metavar="NAME",
+        help=f"hub whose events go to the app (repeatable; default {', '.join(DEFAULT_HUBS)})",
+    )
+    parser.add_argument("--app-dir", type=Path, default=Path("."), help="function app directory (default .)")
+    parser.add_argument(
+        "--settings", type=Path, default=None, help="settings file (default <app-dir>/local.settings.json)"
+    )
+    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    return parser.parse_args(argv)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    formatter = logging.Formatter("[%(asctime)s.%(msecs)03dZ] %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=level.upper(), handlers=[handler])
+    # The SDK's HTTP logging prints request URLs and headers; keep it quiet.
+    logging.getLogger("azure").setLevel(logging.WARNING)
+
+
+async def serve(args: argparse.Namespace) -> int:
+    """Run until SIGINT or SIGTERM. Returns the process exit code."""
+    config = StackConfig(
+        host=args.host,
+        public_host=args.public_host,
+        functions_port=args.functions_port,
+        emulator_port=args.emulator_port,
+        hubs=tuple(args.hubs or DEFAULT_HUBS),
+        app_dir=args.app_dir.resolve(),
+        settings_path=args.settings,
+        access_key=os.environ.get(ACCESS_KEY_VARIABLE) or None,
+        app_access_key=os.environ.get(APP_ACCESS_KEY_VARIABLE) or None,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        stack = await start_stack(config)
+    except OSError as exc:
+        logger.error("Cannot start: %s (is another copy running? try other --*-port values)", exc)
+        return 1
+    except (ConfigError, SettingsError, HostConfigError, DiscoveryError, RouteTemplateError) as exc:
+        logger.error("Cannot start: %s", exc)
+        return 1
+    if config.app_access_key:
+        logger.warning(
+            "%s is set: the app holds another key, so it refuses every event", APP_ACCESS_KEY_VARIABLE
+        )
+    # Machine-readable lines (tests read them) followed by the one a person needs.
+    print(f"Web PubSub emulator: {stack.emulator_url}", flush=True)
+    print(f"Functions host: {stack.functions_url}", flush=True)
+    print(f"Chat page: {stack.page_url}  (open it in two windows; Ctrl+C stops)", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        logger.info("Stopping")
+        await stack.stop()
+    logger.info("Stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    configure_logging(args.log_level)
+    try:
+        return asyncio.run(serve(args))
+    except KeyboardInterrupt:  # a second Ctrl+C during shutdown
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""The whole local chat on one event loop: the Web PubSub emulator plus the Functions dev host.
+
+Startup order matters:
+
+1. start the emulator (its port may be 0: the bound port is known afterwards);
+2. point ``WebPubSubConnectionString`` at it, in ``os.environ``, *before* the function app is
+   imported, so the app signs client tokens and checks ``ce-signature`` with the emulator's key;
+3. import the function app and start the Functions dev host;
+4. tell the emulator to deliver each hub's events to ``http://<host>:<port>/<prefix>/{hub}/{event}``.
+
+``python -m devhost`` runs this until SIGINT or SIGTERM; tests use ``running_stack`` directly.
+The access key is never logged; the connection string is available to callers that need it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, MutableMapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devhost.emulator import EmulatorConfig, EventHandler, RunningEmulator, run_emulator
+from devhost.functions import RunningHost, create_app, start_host
+from devhost.functions.app import HOST_INFO
+from shared.service import close_service_clients
+from shared.settings import CONNECTION_STRING
+
+logger = logging.getLogger("devhost")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PUBLIC_HOST = "localhost"
+DEFAULT_FUNCTIONS_PORT = 7071
+DEFAULT_EMULATOR_PORT = 8080
+DEFAULT_HUBS = ("chat",)
+PAGE_ROUTE = "index"
+
+
+@dataclass(kw_only=True)
+class StackConfig:
+    """What ``start_stack`` needs; the defaults are ``python -m devhost``'s."""
+
+    host: str = DEFAULT_HOST  # address both servers bind
+    public_host: str = DEFAULT_PUBLIC_HOST  # host name in URLs handed to browsers and to the app
+    functions_port: int = DEFAULT_FUNCTIONS_PORT  # 0 picks a free port
+    emulator_port: int = DEFAULT_EMULATOR_PORT  # 0 picks a free port
+    hubs: tuple[str, ...] = DEFAULT_HUBS  # hubs whose events go to the function app
+    app_dir: Path = field(default_factory=Path.cwd)
+    settings_path: Path | None = None  # default <app_dir>/local.settings.json
+    load_local_settings: bool = True
+    access_key: str | None = None  # the emulator's key; None keeps the emulator's default
+    # The key the *app* is given. None means the emulator's key. Anything else makes every
+    # event fail ce-signature verification: only useful to show that the app refuses it.
+    app_access_key: str | None = None
+
+    def __repr__(self) -> str:  # keys never reach logs
+        return (
+            f"StackConfig(host={self.host!r}, functions_port={self.functions_port}, "
+            f"emulator_port={self.emulator_port}, hubs={self.hubs!r})"
+        )
+
+
+@dataclass
+class RunningStack:
+    """Both servers, started. ``stop()`` shuts them down and restores the environment."""
+
+    emulator: RunningEmulator
+    functions: RunningHost
+    public_host: str
+    route_prefix: str
+    connection_string: str  # what the app was given (contains a key: never log it)
+    _saved_env: dict[str, str | None]
+
+    @property
+    def functions_url(self) -> str:
+        return f"http://{self.public_host}:{self.functions.port}"
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://{self.public_host}:{self.emulator.port}"
+
+    def api_url(self, route: str) -> str:
+        path = "/".join(part for part in (self.route_prefix, route) if part)
+        return f"{self.functions_url}/{path}"
+
+    @property
+    def page_url(self) -> str:
+        return self.api_url(PAGE_ROUTE)
+
+    async def stop(self) -> None:
+        """Stop the Functions host first, then the emulator, then close the app's REST clients.
+
+        Stopping the emulator closes its client connections; their ``disconnected`` events then
+        find no handler, which the emulator only logs, rather than running broadcasts against a
+        service that is going away.
+        """
+        try:
+            await self.functions.stop()
+        finally:
+            try:
+                await self.emulator.stop()
+            finally:
+                await close_service_clients()
+                _restore(os.environ, self._saved_env)
+
+
+async def start_stack(config: StackConfig) -> RunningStack:
+    """Start the emulator and the Functions dev host, wired to each other.
+
+    Raises:
+        OSError: a port is taken. Errors from ``devhost.functions.create_app`` (settings,
+        host.json, app import) propagate; nothing is left running when this raises.
+    """
+    emulator_config = EmulatorConfig(
+        host=config.host, port=config.emulator_port, public_host=config.public_host
+    )
+    if config.access_key is not None:
+        emulator_config.access_key = config.access_key
+    emulator = await run_emulator(emulator_config)
+    saved: dict[str, str | None] = {}
+    try:
+        app_key = config.app_access_key or emulator_config.access_key
+        connection_string = f"Endpoint={emulator.endpoint};AccessKey={app_key};Version=1.0;"
+        saved = _set(os.environ, {CONNECTION_STRING: connection_string})
+        app = create_app(
+            config.app_dir,
+            settings_path=config.settings_path,
+            load_local_settings=config.load_local_settings,
+        )
+        functions = await start_host(app, host=config.host, port=config.functions_port)
+    except BaseException:
+        await emulator.stop()
+        _restore(os.environ, saved)
+        raise
+    route_prefix = app[HOST_INFO].route_prefix
+    upstream = "/".join(
+        part
+        for part in (f"http://{config.public_host}:{functions.port}", route_prefix, "{hub}/{event}")
+        if part
+    )
+    for hub in config.hubs:
+        emulator_config.handlers.set_hub(hub, [EventHandler(url_template=upstream)])
+        logger.info("Hub %s: events go to %s", hub, upstream)
+    return RunningStack(
+        emulator=emulator,
+        functions=functions,
+        public_host=config.public_host,
+        route_prefix=route_prefix,
+        connection_string=connection_string,
+        _saved_env=saved,
+    )
+
+
+@asynccontextmanager
+async def running_stack(config: StackConfig) -> AsyncIterator[RunningStack]:
+    """``start_stack`` as an async context manager that always stops both servers."""
+    stack = await start_stack(config)
+    try:
+        yield stack
+    finally:
+        await stack.stop()
+
+
+def _set(environ: MutableMapping[str, str], values: dict[str, str]) -> dict[str, str | None]:
+    saved = {key: environ.get(key) for key in values}
+    environ.update(values)
+    return saved
+
+
+def _restore(environ: MutableMapping[str, str], saved: dict[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            environ.pop(key, None)
+        else:
+            environ[key] = value
