@@ -59,8 +59,8 @@ class ConnectionContext(_Frozen):
 
 def _as_string_lists(value: Any) -> Any:
     """Claims/query/headers arrive as ``{name: [values]}``; tolerate scalars."""
-    if not isinstance(value, dict):
-        return value
+    if not isinstance(value, dict) or all(type(items) is list for items in value.values()):
+        return value  # the usual shape: let pydantic check the items
     out: dict[str, list[str]] = {}
     for key, items in value.items():
         seq = items if isinstance(items, list) else [items]
@@ -86,15 +86,19 @@ class MqttConnectProperties(_Frozen):
     user_properties: list[MqttUserProperty] | None = Field(default=None, alias="userProperties")
 
 
-class ConnectBody(_Frozen):
-    """The JSON body of a ``connect`` request (shared by WebSocket and MQTT clients)."""
+class ConnectEvent(_Frozen):
+    """A client is connecting (blocking): accept, reject, or set identity, groups, roles.
 
+    Built from the JSON body (``claims``, ``query``, ``headers``, ``subprotocols``,
+    ``clientCertificates``) plus the context; claim/query/header values are always lists.
+    """
+
+    context: ConnectionContext
     claims: dict[str, list[str]] = Field(default_factory=dict)
     query: dict[str, list[str]] = Field(default_factory=dict)
     headers: dict[str, list[str]] = Field(default_factory=dict)
     subprotocols: list[str] = Field(default_factory=list)
     client_certificates: list[ClientCertificate] = Field(default_factory=list, alias="clientCertificates")
-    mqtt: MqttConnectProperties | None = None
 
     _lists = field_validator("claims", "query", "headers", mode="before")(_as_string_lists)
 
@@ -102,17 +106,6 @@ class ConnectBody(_Frozen):
     @classmethod
     def _null_is_empty(cls, value: Any) -> Any:
         return [] if value is None else value
-
-
-class ConnectEvent(_Frozen):
-    """A client is connecting (blocking): accept, reject, or set identity, groups, roles."""
-
-    context: ConnectionContext
-    claims: dict[str, list[str]] = Field(default_factory=dict)
-    query: dict[str, list[str]] = Field(default_factory=dict)
-    headers: dict[str, list[str]] = Field(default_factory=dict)
-    subprotocols: list[str] = Field(default_factory=list)
-    client_certificates: list[ClientCertificate] = Field(default_factory=list)
 
     def claim(self, name: str) -> str | None:
         """First value of a token claim, if any."""
@@ -138,11 +131,6 @@ class MqttDisconnectPacket(_Frozen):
 class MqttDisconnectedProperties(_Frozen):
     initiated_by_client: bool = Field(default=False, alias="initiatedByClient")
     disconnect_packet: MqttDisconnectPacket | None = Field(default=None, alias="disconnectPacket")
-
-
-class DisconnectedBody(_Frozen):
-    reason: str | None = None
-    mqtt: MqttDisconnectedProperties | None = None
 
 
 class DisconnectedEvent(_Frozen):
@@ -179,18 +167,16 @@ class MqttUserEvent(UserEvent):
     user_properties: list[MqttUserProperty] = Field(default_factory=list)
 
 
-class GroupBody(_Frozen):
-    group: str = Field(min_length=1, max_length=1024)
-
-
 class GroupJoinedEvent(_Frozen):
+    """The connection joined a group (group presence, when enabled on the handler)."""
+
     context: ConnectionContext
-    group: str
+    group: str = Field(min_length=1, max_length=1024)
 
 
 class GroupLeftEvent(_Frozen):
     context: ConnectionContext
-    group: str
+    group: str = Field(min_length=1, max_length=1024)
 
 
 Event = ConnectEvent | ConnectedEvent | DisconnectedEvent | UserEvent | GroupJoinedEvent | GroupLeftEvent

@@ -27,6 +27,9 @@ from .state import encode_state
 
 ErrorStatus = Literal[400, 401, 403, 500]
 
+# json.dumps with options builds a new encoder per call; one shared encoder is much cheaper.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
 
 @dataclass(frozen=True, slots=True)
 class RawRequest:
@@ -114,7 +117,7 @@ def connect_to_raw(response: ConnectResponse | None, offered: list[str]) -> RawR
     if not body:
         return RawResponse(204, headers)
     headers[CONTENT_TYPE] = "application/json"
-    return RawResponse(200, headers, json.dumps(body, separators=(",", ":")).encode())
+    return RawResponse(200, headers, _JSON.encode(body).encode())
 
 
 def connect_error_to_raw(response: ConnectErrorResponse | MqttConnectErrorResponse) -> RawResponse:
@@ -124,7 +127,7 @@ def connect_error_to_raw(response: ConnectErrorResponse | MqttConnectErrorRespon
             mqtt["reason"] = response.reason
         if response.user_properties is not None:
             mqtt["userProperties"] = [p.model_dump() for p in response.user_properties]
-        body = json.dumps({"mqtt": mqtt}, separators=(",", ":")).encode()
+        body = _JSON.encode({"mqtt": mqtt}).encode()
         return RawResponse(response.status, {CONTENT_TYPE: "application/json"}, body)
     return text_response(response.status, response.detail)
 
@@ -139,7 +142,7 @@ def _infer_data_type(data: Any) -> DataType:
 
 def _encode_data(data: Any, data_type: DataType) -> bytes:
     if data_type is DataType.JSON:
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        return _JSON.encode(data).encode()
     if data_type is DataType.TEXT:
         if not isinstance(data, str):
             raise HandlerError("text reply data must be a str")

@@ -30,12 +30,13 @@ from .headers import CE_CONNECTION_STATE
 # Not a service number (none is documented): it rides in a header on every event.
 MAX_STATE_BYTES = 4096
 EMPTY_STATE = base64.b64encode(b"{}").decode("ascii")
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def encode_state(state: Mapping[str, Any]) -> str:
     """Encode a JSON-serialisable mapping; raises ``StateTooLarge`` past the guard."""
     try:
-        raw = json.dumps(dict(state), separators=(",", ":"), ensure_ascii=False).encode()
+        raw = _JSON.encode(dict(state)).encode()
     except (TypeError, ValueError) as exc:
         raise StateTooLarge("connection state is not JSON-serialisable") from exc
     encoded = base64.b64encode(raw).decode("ascii")

@@ -37,21 +37,16 @@ from .errors import (
 )
 from .events import (
     DATA_TYPES,
-    ConnectBody,
     ConnectedEvent,
     ConnectEvent,
-    ConnectionContext,
     DataType,
-    DisconnectedBody,
     DisconnectedEvent,
     Event,
-    GroupBody,
     GroupJoinedEvent,
     GroupLeftEvent,
     MqttConnectEvent,
     MqttDisconnectedEvent,
     MqttUserEvent,
-    MqttUserProperty,
     UserEvent,
 )
 from .responses import (
@@ -91,6 +86,22 @@ HandlerResult = (
 )
 
 
+_CONTENT_TYPE = h.CONTENT_TYPE.lower()
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """The JSON object body of a system or group event (empty body: ``{}``)."""
+    if not body:
+        return {}
+    try:
+        fields = json.loads(body)
+    except ValueError as exc:
+        raise InvalidBody("body is not valid JSON") from exc
+    if not isinstance(fields, dict):
+        raise InvalidBody("body is not a JSON object")
+    return fields
+
+
 def media_type(content_type: str | None) -> str:
     """``application/json; charset=utf-8`` -> ``application/json``."""
     return (content_type or "").split(";", 1)[0].strip().lower()
@@ -101,6 +112,7 @@ class UpstreamProtocol:
 
     def __init__(self, hub: str, settings: UpstreamSettings) -> None:
         self.hub = hub
+        self._hub_lower = hub.lower()
         self.settings = settings
         self._verifier = SignatureVerifier(settings.access_keys)
         self._entra: EntraTokenValidator | None = None
@@ -141,30 +153,34 @@ class UpstreamProtocol:
         Raises:
             WebPubSubError: a subclass whose ``status`` is the 4xx to answer.
         """
-        if request.method.upper() != "POST":
+        if request.method != "POST" and request.method.upper() != "POST":
             raise MethodNotAllowed()
         if len(request.body) > MAX_BODY_BYTES:
             raise PayloadTooLarge()
         ce = h.parse_cloud_event_headers(request.headers)
-        if ce.hub.lower() != self.hub.lower():
+        if ce.hub != self.hub and ce.hub.lower() != self._hub_lower:
             raise UnknownHub()
         if expected_event is not None and ce.event_name != expected_event:
             raise EventMismatch()
         origin = self._authenticate(ce, request.headers)
-        context = ConnectionContext(
-            hub=ce.hub,
-            connection_id=ce.connection_id,
-            event_name=ce.event_name,
-            event_type=ce.event_type,
-            event_id=ce.event_id,
-            user_id=ce.user_id,
-            subprotocol=ce.subprotocol,
-            state=decode_state(ce.connection_state),
-            origin=origin,
-            physical_connection_id=ce.physical_connection_id,
-            session_id=ce.session_id,
-        )
-        return self._decode_body(ce, context, request)
+        # A plain dict, validated once together with the body into the event model.
+        context = {
+            "hub": ce.hub,
+            "connection_id": ce.connection_id,
+            "event_name": ce.event_name,
+            "event_type": ce.event_type,
+            "event_id": ce.event_id,
+            "user_id": ce.user_id,
+            "subprotocol": ce.subprotocol,
+            "state": decode_state(ce.connection_state),
+            "origin": origin,
+            "physical_connection_id": ce.physical_connection_id,
+            "session_id": ce.session_id,
+        }
+        try:
+            return self._decode_body(ce, context, request)
+        except ValidationError as exc:
+            raise InvalidBody(f"invalid {ce.event_name} body") from exc
 
     def _authenticate(self, ce: h.CloudEventHeaders, headers: Mapping[str, str]) -> str | None:
         """Origin, then every configured mechanism must pass; nothing configured fails closed."""
@@ -179,43 +195,35 @@ class UpstreamProtocol:
             self._entra.verify(headers.get(h.AUTHORIZATION.lower()))
         return origin
 
-    def _decode_body(self, ce: h.CloudEventHeaders, context: ConnectionContext, request: RawRequest) -> Event:
+    def _decode_body(self, ce: h.CloudEventHeaders, context: dict[str, Any], request: RawRequest) -> Event:
         event_type = ce.event_type
-        body = request.body
-        content_type = media_type(request.headers.get(h.CONTENT_TYPE.lower()))
+        content_type = media_type(request.headers.get(_CONTENT_TYPE))
         if event_type.startswith(h.TYPE_USER_PREFIX):
-            return self._user_event(ce, context, request.headers, content_type, body)
+            return self._user_event(ce, context, request.headers, content_type, request.body)
         if content_type and content_type != "application/json":
             raise UnsupportedMediaType()
-        try:
-            if event_type == "azure.webpubsub.sys.connect":
-                parsed = ConnectBody.model_validate_json(body or b"{}")
-                fields = parsed.model_dump(exclude={"mqtt"})
-                if parsed.mqtt is not None or ce.is_mqtt:
-                    if parsed.mqtt is None:
-                        raise InvalidBody("MQTT connect without mqtt properties")
-                    return MqttConnectEvent(context=context, mqtt=parsed.mqtt, **fields)
-                return ConnectEvent(context=context, **fields)
-            if event_type == "azure.webpubsub.sys.connected":
-                return ConnectedEvent(context=context)
-            if event_type == "azure.webpubsub.sys.disconnected":
-                gone = DisconnectedBody.model_validate_json(body or b"{}")
-                if gone.mqtt is not None:
-                    return MqttDisconnectedEvent(context=context, reason=gone.reason, mqtt=gone.mqtt)
-                return DisconnectedEvent(context=context, reason=gone.reason)
-            if event_type in ("azure.webpubsub.gp.joined", "azure.webpubsub.gp.left"):
-                group = GroupBody.model_validate_json(body).group
-                if event_type.endswith("joined"):
-                    return GroupJoinedEvent(context=context, group=group)
-                return GroupLeftEvent(context=context, group=group)
-        except ValidationError as exc:
-            raise InvalidBody(f"invalid {ce.event_name} body") from exc
+        if event_type == "azure.webpubsub.sys.connected":
+            return ConnectedEvent.model_validate({"context": context})  # its body is always {}
+        fields = _json_object(request.body)
+        fields["context"] = context
+        if event_type == "azure.webpubsub.sys.connect":
+            if "mqtt" in fields or ce.is_mqtt:
+                return MqttConnectEvent.model_validate(fields)
+            return ConnectEvent.model_validate(fields)
+        if event_type == "azure.webpubsub.sys.disconnected":
+            if fields.get("mqtt") is not None:
+                return MqttDisconnectedEvent.model_validate(fields)
+            return DisconnectedEvent.model_validate(fields)
+        if event_type == "azure.webpubsub.gp.joined":
+            return GroupJoinedEvent.model_validate(fields)
+        if event_type == "azure.webpubsub.gp.left":
+            return GroupLeftEvent.model_validate(fields)
         raise InvalidHeader(h.CE_TYPE, "unknown event type")
 
     def _user_event(
         self,
         ce: h.CloudEventHeaders,
-        context: ConnectionContext,
+        context: dict[str, Any],
         headers: Mapping[str, str],
         content_type: str,
         body: bytes,
@@ -236,18 +244,20 @@ class UpstreamProtocol:
                 raise InvalidBody("body is not valid JSON") from exc
         else:
             data = body
+        fields: dict[str, Any] = {"context": context, "data": data, "data_type": data_type}
         metadata: dict[str, str] = {}
-        properties: list[MqttUserProperty] = []
+        properties: list[dict[str, str]] = []
         for name, value in headers.items():  # one pass for both optional header families
             if name.startswith(METADATA_PREFIX):
                 metadata[name[len(METADATA_PREFIX) :]] = value
             elif name.startswith(MQTT_PROPERTY_PREFIX):
-                properties.append(MqttUserProperty(name=name[len(MQTT_PROPERTY_PREFIX) :], value=value))
+                properties.append({"name": name[len(MQTT_PROPERTY_PREFIX) :], "value": value})
+        if metadata:
+            fields["metadata"] = metadata
         if ce.is_mqtt:
-            return MqttUserEvent(
-                context=context, data=data, data_type=data_type, metadata=metadata, user_properties=properties
-            )
-        return UserEvent(context=context, data=data, data_type=data_type, metadata=metadata)
+            fields["user_properties"] = properties
+            return MqttUserEvent.model_validate(fields)
+        return UserEvent.model_validate(fields)
 
     # -- replies ------------------------------------------------------------------------
 
