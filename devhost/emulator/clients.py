@@ -550,6 +550,9 @@ class ClientEndpoint:
             if ws is not None and not ws.closed:
                 self._spawn(self._close_socket(ws, session.transport, CLOSE_GOING_AWAY, "emulator stopping"))
         self._sessions.clear()
+        for task in list(self._background):
+            if task.get_coro().__name__ != self._close_socket.__name__:  # type: ignore[union-attr]
+                task.cancel()  # in-flight upstream calls: nobody waits for their answers now
         if self._background:
             _, pending = await asyncio.wait(set(self._background), timeout=CLOSE_TIMEOUT + 1)
             for task in pending:
