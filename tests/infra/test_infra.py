@@ -1,0 +1,119 @@
+"""The azd project as committed passes every offline check (see bicep_checks.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pycep import BicepParser
+
+from . import bicep_checks as checks
+
+
+def test_parse_tree_shape_matches_what_the_checks_assume(tmp_path: Path) -> None:
+    # pycep's output, as printed while writing the checks: identifiers and literals are both
+    # str, interpolations stay raw, a conditional body is wrapped in {"condition", "config"}.
+    source = tmp_path / "shape.bicep"
+    source.write_text(
+        "param p string = 'x'\n"
+        "var v = 'y'\n"
+        "resource r 'Microsoft.Web/sites@2024-04-01' = if (!empty(p)) {\n"
+        "  name: '${v}-site'\n"
+        "  location: p\n"
+        "}\n"
+        "output o string = r.listKeys().k\n",
+        encoding="utf-8",
+    )
+    tree = BicepParser().parse(file_path=source)
+    assert tree["parameters"]["p"]["default"] == "x"
+    assert tree["variables"]["v"]["value"] == "y"
+    resource = tree["resources"]["r"]
+    assert (resource["type"], resource["api_version"]) == ("Microsoft.Web/sites", "2024-04-01")
+    assert checks.is_conditional(resource)
+    assert checks.body(resource) == {"name": "${v}-site", "location": "p"}
+    accessor = tree["outputs"]["o"]["value"]["operator"]["operands"]["operand_1"]["operator"]
+    assert accessor == {"type": "function_accessor", "operands": {"operand_1": "r", "func_name": "listKeys"}}
+
+
+def test_every_bicep_file_parses(root: Path) -> None:
+    files = checks.bicep_files(root)
+    assert len(files) >= 8, files
+    assert checks.check_syntax(root) == []
+
+
+def test_every_referenced_symbol_module_param_and_output_exists(root: Path) -> None:
+    assert checks.check_symbols(root) == []
+
+
+def test_resource_types_and_api_versions_are_allow_listed(root: Path) -> None:
+    assert checks.check_api_versions(root) == []
+
+
+def test_route_prefix_is_read_from_host_json(root: Path) -> None:
+    data = json.loads((root / "host.json").read_text(encoding="utf-8"))
+    expected = data.get("extensions", {}).get("http", {}).get("routePrefix", "api")
+    assert checks.route_prefix(root) == expected
+
+
+def test_app_routes_come_from_function_app_when_importable(app_routes: dict | None) -> None:
+    if app_routes is None:
+        pytest.skip("function_app.py not importable here; hub checks use FALLBACK_HUB_ROUTE")
+    assert checks.hub_route_from_app(app_routes) == checks.FALLBACK_HUB_ROUTE
+
+
+def test_hub_targets_the_function_route_and_dev_hub_targets_the_tunnel(root: Path, app_routes) -> None:
+    assert checks.check_hubs(root, app_routes) == []
+    kinds = {m.url_template.split(":", 1)[0]: m for m in checks.hub_modules(root)}
+    assert set(kinds) == {"https", "tunnel"}
+    assert kinds["https"].url_template == "https://${api.outputs.defaultHostName}/api/chat/{event}"
+    assert kinds["tunnel"].url_template == "tunnel:///api/chat/{event}"
+
+
+def test_role_ids_and_assignments(root: Path) -> None:
+    assert checks.check_roles(root) == []
+
+
+def test_function_app_is_python_on_flex_with_identity_based_settings(root: Path) -> None:
+    assert checks.check_function_app(root) == []
+
+
+def test_storage_app_insights_and_key_vault_are_keyless(root: Path) -> None:
+    assert checks.check_security_settings(root) == []
+
+
+def test_no_secret_in_any_output(root: Path) -> None:
+    assert checks.check_outputs(root) == []
+
+
+def test_outputs_the_app_and_hooks_need(root: Path) -> None:
+    outputs = checks.main_outputs(root)
+    for name in (
+        "AZURE_FUNCTION_NAME",
+        "SERVICE_API_NAME",
+        "SERVICE_API_BASE_URL",
+        "CHAT_PAGE_URL",
+        "WEBPUBSUB_ENDPOINT",
+        "WEBPUBSUB_HOST",
+        "WEBPUBSUB_HUB",
+        "AZURE_RESOURCE_GROUP",
+    ):
+        assert name in outputs
+
+
+def test_parameters_file_maps_onto_main_bicep(root: Path) -> None:
+    assert checks.check_parameters_file(root) == []
+
+
+def test_azure_yaml_is_valid_and_matches_the_service_tag(root: Path, schema_file: Path) -> None:
+    assert checks.check_azure_yaml(root, schema_file) == []
+    assert checks.service_name_tag(root) == "api"
+
+
+def test_hooks_exist_for_posix_and_windows(root: Path) -> None:
+    import yaml
+
+    hooks = yaml.safe_load((root / "azure.yaml").read_text(encoding="utf-8"))["hooks"]
+    for hook in hooks.values():
+        assert (root / hook["posix"]["run"]).is_file() and hook["posix"]["shell"] == "sh"
+        assert (root / hook["windows"]["run"]).is_file() and hook["windows"]["shell"] == "pwsh"

@@ -1,0 +1,417 @@
+# ruff: noqa: E501  (tables of source mutations read best one per line)
+"""The checks catch real mistakes: each test breaks a scratch copy of the project and expects
+the matching check to report it (and the unbroken copy to pass, so the failure is the edit's)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from . import bicep_checks as checks
+
+
+def edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) >= 1, f"mutation anchor {old!r} not found in {path.name}"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def remove_block(path: Path, header: str) -> None:
+    """Delete a top-level declaration starting with ``header`` up to its closing '}' line."""
+    text = path.read_text(encoding="utf-8")
+    pattern = re.compile(rf"^{re.escape(header)}.*?^\}}\n", re.M | re.S)
+    new, n = pattern.subn("", text, count=1)
+    assert n == 1, f"block {header!r} not found in {path.name}"
+    path.write_text(new, encoding="utf-8")
+
+
+def main_bicep(copy: Path) -> Path:
+    return copy / "infra" / "main.bicep"
+
+
+def app(copy: Path, name: str) -> Path:
+    return copy / "infra" / "app" / name
+
+
+def assert_caught(problems: list[str], *fragments: str) -> None:
+    assert problems, "the check did not notice the mutation"
+    joined = "\n".join(problems)
+    for fragment in fragments:
+        assert fragment in joined, joined
+
+
+def test_unmutated_copy_passes(project_copy: Path, app_routes) -> None:
+    for check in (
+        checks.check_syntax,
+        checks.check_symbols,
+        checks.check_api_versions,
+        checks.check_roles,
+        checks.check_function_app,
+        checks.check_security_settings,
+        checks.check_outputs,
+        checks.check_parameters_file,
+    ):
+        assert check(project_copy) == [], check.__name__
+    assert checks.check_hubs(project_copy, app_routes) == []
+
+
+# --- hub URL and route ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # event handler without the hub segment: /api/{event}
+        (
+            "/${functionsRoutePrefix}/${webPubSubHubName}/{event}'\n    systemEvents",
+            "/${functionsRoutePrefix}/{event}'\n    systemEvents",
+        ),
+        # route prefix hard-coded wrong
+        (
+            "'https://${api.outputs.defaultHostName}/${functionsRoutePrefix}/",
+            "'https://${api.outputs.defaultHostName}/functions/",
+        ),
+        # {event} placeholder lost
+        ("${webPubSubHubName}/{event}'\n    systemEvents", "${webPubSubHubName}/message'\n    systemEvents"),
+        # hub renamed away from the hub the code serves (also changes the path)
+        ("var webPubSubHubName = 'chat'", "var webPubSubHubName = 'chats'"),
+        # handler pointed at the wrong host
+        ("https://${api.outputs.defaultHostName}", "https://${webPubSub.outputs.hostName}"),
+    ],
+)
+def test_wrong_route_in_url_template_is_caught(project_copy: Path, app_routes, old: str, new: str) -> None:
+    edit(main_bicep(project_copy), old, new)
+    assert_caught(checks.check_hubs(project_copy, app_routes), "URL template")
+
+
+def test_route_prefix_change_in_host_json_is_caught(project_copy: Path, app_routes) -> None:
+    host = project_copy / "host.json"
+    data = json.loads(host.read_text(encoding="utf-8"))
+    data.setdefault("extensions", {}).setdefault("http", {})["routePrefix"] = "backend"
+    host.write_text(json.dumps(data), encoding="utf-8")
+    assert_caught(
+        checks.check_hubs(project_copy, app_routes),
+        "expected 'https://${api.outputs.defaultHostName}/backend/chat/{event}'",
+    )
+
+
+def test_app_route_change_is_caught(project_copy: Path, app_routes) -> None:
+    routes = dict(app_routes or {f"chat/{e}": ["POST"] for e in ("connect", "connected", "disconnected")})
+    routes.pop("chat/connect")
+    routes["events/connect"] = ["POST"]
+    assert_caught(checks.check_hubs(project_copy, routes), "URL template")
+
+
+def test_missing_validate_options_route_is_caught(project_copy: Path, app_routes) -> None:
+    routes = {f"chat/{e}": ["POST"] for e in ("connect", "connected", "disconnected")}
+    routes["chat/validate"] = ["GET"]
+    assert_caught(checks.check_hubs(project_copy, routes), "OPTIONS")
+
+
+def test_tunnel_template_with_wrong_path_is_caught(project_copy: Path, app_routes) -> None:
+    edit(main_bicep(project_copy), "'tunnel:///${functionsRoutePrefix}/", "'tunnel:///")
+    assert_caught(checks.check_hubs(project_copy, app_routes), "dev hub module devChatHub")
+
+
+def test_missing_hub_is_caught(project_copy: Path, app_routes) -> None:
+    remove_block(main_bicep(project_copy), "module chatHub ")
+    assert_caught(checks.check_hubs(project_copy, app_routes), "exactly one hub module")
+
+
+def test_hub_module_ignoring_its_url_param_is_caught(project_copy: Path, app_routes) -> None:
+    edit(
+        app(project_copy, "webpubsub-hub.bicep"),
+        "urlTemplate: urlTemplate",
+        "urlTemplate: 'https://example.com/{event}'",
+    )
+    assert_caught(checks.check_hubs(project_copy, app_routes), "urlTemplate param")
+
+
+def test_missing_system_event_is_caught(project_copy: Path, app_routes) -> None:
+    edit(
+        main_bicep(project_copy),
+        "      'connected'\n      'disconnected'\n    ]\n    userEventPattern: '*'\n    authResource",
+        "      'connected'\n    ]\n    userEventPattern: '*'\n    authResource",
+    )
+    assert_caught(checks.check_hubs(project_copy, app_routes), "system events ['disconnected']")
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file", "block", "message"),
+    [
+        (
+            "rbac.bicep",
+            "resource appWebPubSubServiceOwner ",
+            "grants Web PubSub Service Owner to the function app",
+        ),
+        ("rbac.bicep", "resource deployerWebPubSubServiceOwner ", "to the deploying principal"),
+        ("rbac.bicep", "resource appStorageBlobDataOwner ", "grants Storage Blob Data Owner"),
+        ("rbac.bicep", "resource appMonitoringMetricsPublisher ", "grants Monitoring Metrics Publisher"),
+        ("keyvault.bicep", "resource readerKeyVaultSecretsUser ", "grants Key Vault Secrets User"),
+    ],
+)
+def test_missing_role_assignment_is_caught(project_copy: Path, file: str, block: str, message: str) -> None:
+    remove_block(app(project_copy, file), block)
+    assert_caught(checks.check_roles(project_copy), message)
+
+
+def test_wrong_role_id_is_caught(project_copy: Path) -> None:
+    # the Web PubSub Service Owner id with its last digit changed
+    edit(app(project_copy, "rbac.bicep"), "96cf46c7d9b4'", "96cf46c7d9b3'")
+    assert_caught(checks.check_roles(project_copy), "not a documented role id")
+
+
+def test_role_assignment_with_unstable_name_is_caught(project_copy: Path) -> None:
+    edit(
+        app(project_copy, "rbac.bicep"),
+        "name: guid(webPubSub.id, appPrincipalId, webPubSubServiceOwnerRoleId)",
+        "name: 'wps-owner'",
+    )
+    assert_caught(checks.check_roles(project_copy), "not named with guid")
+
+
+def test_role_on_wrong_scope_is_caught(project_copy: Path) -> None:
+    text = app(project_copy, "rbac.bicep").read_text(encoding="utf-8")
+    start = text.index("resource appWebPubSubServiceOwner")
+    block = text[start : text.index("\n}\n", start)]
+    app(project_copy, "rbac.bicep").write_text(
+        text.replace(block, block.replace("scope: webPubSub", "scope: storage")), encoding="utf-8"
+    )
+    assert_caught(checks.check_roles(project_copy), "scoped to Microsoft.Storage/storageAccounts")
+
+
+# --- secrets in outputs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file", "line", "message"),
+    [
+        ("app/webpubsub.bicep", "output primaryKey string = webPubSub.listKeys().primaryKey\n", "list*()"),
+        ("app/webpubsub.bicep", "output keys object = listKeys(webPubSub.id, '2024-03-01')\n", "list*()"),
+        (
+            "app/webpubsub.bicep",
+            "output cs string = webPubSub.listKeys().primaryConnectionString\n",
+            "secret propert",
+        ),
+        (
+            "app/keyvault.bicep",
+            "output secretValue string = accessKeysSecret.properties.secret\n",
+            "secret propert",
+        ),
+        (
+            "main.bicep",
+            "output WEBPUBSUB_ACCESS_KEY string = webPubSub.outputs.name\n",
+            "looks like a secret",
+        ),
+        (
+            "main.bicep",
+            "@secure()\nparam adminPassword string\noutput ADMIN string = adminPassword\n",
+            "@secure() param",
+        ),
+    ],
+)
+def test_secret_in_outputs_is_caught(project_copy: Path, file: str, line: str, message: str) -> None:
+    path = project_copy / "infra" / file
+    path.write_text(path.read_text(encoding="utf-8") + line, encoding="utf-8")
+    assert_caught(checks.check_outputs(project_copy), message)
+
+
+# --- Bicep syntax, symbols, versions, settings ----------------------------------------------------
+
+
+def test_syntax_error_is_caught(project_copy: Path) -> None:
+    edit(app(project_copy, "webpubsub-hub.bicep"), "parent: webPubSub", "parent webPubSub")
+    assert_caught(checks.check_syntax(project_copy), "webpubsub-hub.bicep")
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        (
+            "main.bicep",
+            "hubName: webPubSubHubName\n    urlTemplate: 'https",
+            "hubName: webPubSubHub\n    urlTemplate: 'https",
+            "'webPubSubHub' is not a declared",
+        ),
+        (
+            "main.bicep",
+            "${api.outputs.defaultHostName}/${functionsRoutePrefix}/index",
+            "${api.outputs.defaultHost}/${functionsRoutePrefix}/index",
+            "has no output 'defaultHost'",
+        ),
+        (
+            "main.bicep",
+            "webPubSubHostName: webPubSub.outputs.hostName",
+            "webPubSubHost: webPubSub.outputs.hostName",
+            "unknown param 'webPubSubHost'",
+        ),
+        (
+            "main.bicep",
+            "module storage './app/storage.bicep'",
+            "module storage './app/storrage.bicep'",
+            "missing file",
+        ),
+        ("app/webpubsub-hub.bicep", "parent: webPubSub\n", "parent: webPubSubResource\n", "unknown parent"),
+        (
+            "app/api.bicep",
+            "serverFarmId: plan.id",
+            "serverFarmId: appServicePlan.id",
+            "'appServicePlan' is not a declared",
+        ),
+        (
+            "app/api.bicep",
+            "'https://${webPubSubHostName}'",
+            "'https://${webPubSubHost}'",
+            "'webPubSubHost' is not a declared",
+        ),
+    ],
+)
+def test_undefined_symbol_is_caught(project_copy: Path, file: str, old: str, new: str, message: str) -> None:
+    edit(project_copy / "infra" / file, old, new)
+    assert_caught(checks.check_symbols(project_copy), message)
+
+
+def test_missing_required_module_param_is_caught(project_copy: Path) -> None:
+    edit(main_bicep(project_copy), "    accessKeysSecretUri: keyVault.outputs.accessKeysSecretUri\n", "")
+    assert_caught(checks.check_symbols(project_copy), "does not pass required param 'accessKeysSecretUri'")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (
+            "Microsoft.SignalRService/webPubSub@2024-03-01' = {",
+            "Microsoft.SignalRService/webPubSub@2021-10-01' = {",
+        ),
+        (
+            "Microsoft.SignalRService/webPubSub@2024-03-01' = {",
+            "Microsoft.SignalRService/webPubsubs@2024-03-01' = {",
+        ),
+    ],
+)
+def test_unlisted_type_or_api_version_is_caught(project_copy: Path, old: str, new: str) -> None:
+    edit(app(project_copy, "webpubsub.bicep"), old, new)
+    assert_caught(checks.check_api_versions(project_copy), "webpubsub.bicep")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("name: 'python'", "name: 'node'", "expected 'python'"),
+        (
+            "  '3.12'\n])\nparam pythonVersion",
+            "  '3.12'\n  '3.9'\n])\nparam pythonVersion",
+            "not in 3.11/3.12",
+        ),
+        (
+            "    AZURE_CLIENT_ID: identityClientId\n",
+            "    AZURE_CLIENT_ID: identityClientId\n    FUNCTIONS_WORKER_RUNTIME: 'python'\n",
+            "FUNCTIONS_WORKER_RUNTIME must not",
+        ),
+        (
+            "'@Microsoft.KeyVault(SecretUri=${accessKeysSecretUri})'",
+            "accessKeysSecretUri",
+            "@Microsoft.KeyVault(SecretUri=...) reference",
+        ),
+        ("    WebPubSubAllowedOrigins: webPubSubHostName\n", "", "WebPubSubAllowedOrigins is missing"),
+        ("    keyVaultReferenceIdentity: identityResourceId\n", "", "keyVaultReferenceIdentity"),
+    ],
+)
+def test_function_app_mistakes_are_caught(project_copy: Path, old: str, new: str, message: str) -> None:
+    edit(app(project_copy, "api.bicep"), old, new)
+    assert_caught(checks.check_function_app(project_copy), message)
+
+
+def test_shared_key_storage_is_caught(project_copy: Path) -> None:
+    edit(app(project_copy, "storage.bicep"), "allowSharedKeyAccess: false", "allowSharedKeyAccess: true")
+    assert_caught(checks.check_security_settings(project_copy), "allowSharedKeyAccess")
+
+
+def test_app_insights_local_auth_is_caught(project_copy: Path) -> None:
+    edit(app(project_copy, "monitoring.bicep"), "DisableLocalAuth: true", "DisableLocalAuth: false")
+    assert_caught(checks.check_security_settings(project_copy), "DisableLocalAuth")
+
+
+# --- main.parameters.json ----------------------------------------------------------------------------
+
+
+def test_parameter_mapped_to_unknown_param_is_caught(project_copy: Path) -> None:
+    path = project_copy / "infra" / "main.parameters.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["parameters"]["webPubSubTier"] = data["parameters"].pop("webPubSubSku")
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert_caught(checks.check_parameters_file(project_copy), "'webPubSubTier', which is not a param")
+
+
+def test_unmapped_required_param_is_caught(project_copy: Path) -> None:
+    path = project_copy / "infra" / "main.parameters.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["parameters"]["location"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert_caught(checks.check_parameters_file(project_copy), "required param 'location'")
+
+
+def test_default_outside_allowed_values_is_caught(project_copy: Path) -> None:
+    edit(
+        project_copy / "infra" / "main.parameters.json",
+        "${WEBPUBSUB_SKU=Free_F1}",
+        "${WEBPUBSUB_SKU=Basic_B1}",
+    )
+    assert_caught(checks.check_parameters_file(project_copy), "not in @allowed")
+
+
+# --- azure.yaml ----------------------------------------------------------------------------------------
+
+
+def mutate_yaml(copy: Path, change: Callable[[dict], None]) -> None:
+    path = copy / "azure.yaml"
+    text = path.read_text(encoding="utf-8")
+    comment = text.splitlines()[0]
+    doc = yaml.safe_load(text)
+    change(doc)
+    path.write_text(comment + "\n" + yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(name="WebPubSub Functions"), "azure.yaml name"),
+        # the schema lists hosts only as examples; the semantic check catches the typo
+        (lambda d: d["services"]["api"].update(host="functions"), "one service with host: function"),
+        (lambda d: d["services"]["api"].pop("host"), "'host' is a required property"),
+        (lambda d: d["services"]["api"].update(image="nginx"), "azure.yaml"),
+        (lambda d: d["hooks"]["postdeploy"]["posix"].update(shell="bash"), "azure.yaml hooks/postdeploy"),
+        (
+            lambda d: d.update(services={"web": d["services"]["api"]}),
+            "does not match the function app's azd-service-name tag",
+        ),
+        (lambda d: d["metadata"].update(template="webpubsub-functions-python"), "metadata.template"),
+        (lambda d: d["hooks"]["postdeploy"]["posix"].update(run="./scripts/missing.sh"), "does not exist"),
+    ],
+)
+def test_invalid_azure_yaml_is_caught(project_copy: Path, schema_file: Path, change, message: str) -> None:
+    assert checks.check_azure_yaml(project_copy, schema_file) == []
+    mutate_yaml(project_copy, change)
+    assert_caught(checks.check_azure_yaml(project_copy, schema_file), message)
+
+
+def test_hook_reading_a_missing_output_is_caught(project_copy: Path, schema_file: Path) -> None:
+    edit(
+        project_copy / "scripts" / "postdeploy.sh",
+        'chat_url="${CHAT_PAGE_URL:-}"',
+        'chat_url="${CHAT_URL:-}"',
+    )
+    assert_caught(checks.check_azure_yaml(project_copy, schema_file), "reads $CHAT_URL")
+
+
+def test_service_tag_change_is_caught(project_copy: Path, schema_file: Path) -> None:
+    edit(main_bicep(project_copy), "serviceName: 'api'", "serviceName: 'backend'")
+    assert_caught(checks.check_azure_yaml(project_copy, schema_file), "azd-service-name tag 'backend'")
