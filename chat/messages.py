@@ -16,7 +16,7 @@ from .config import MAX_TEXT_LENGTH
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     kind: Literal["chat", "joined", "left"]
     sender: str = Field(serialization_alias="from")

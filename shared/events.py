@@ -34,7 +34,9 @@ DATA_TYPES: dict[str, DataType] = {mime: dt for dt, mime in CONTENT_TYPES.items(
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    # defer_build: a model's validator is built on its first use, not at import, so a cold
+    # start pays only for the models its first request needs (see bench/coldstart.py).
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", defer_build=True)
 
 
 class ConnectionContext(_Frozen):

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
 
 from pydantic import Field
 
@@ -31,8 +31,7 @@ ErrorStatus = Literal[400, 401, 403, 500]
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
-@dataclass(frozen=True, slots=True)
-class RawRequest:
+class RawRequest(NamedTuple):
     """One HTTP request as the core sees it: header names must be lower case."""
 
     method: str
@@ -40,10 +39,12 @@ class RawRequest:
     body: bytes = b""
 
 
-@dataclass(frozen=True, slots=True)
-class RawResponse:
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
+class RawResponse(NamedTuple):
     status: int
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = _NO_HEADERS
     body: bytes = b""
 
 

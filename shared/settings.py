@@ -21,7 +21,7 @@ Functions conventions (protocol reference 11; infra reference):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 CONNECTION_STRING = "WebPubSubConnectionString"
@@ -42,8 +42,7 @@ class InvalidConnectionString(ValueError):
     """The connection string lacks ``Endpoint`` or ``AccessKey`` or is not ``k=v;`` pairs."""
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectionInfo:
+class ConnectionInfo(NamedTuple):
     endpoint: str  # scheme://host[:port], no trailing slash
     access_key: str
 
@@ -93,17 +92,19 @@ def _host_of(value: str) -> str:
     return value.split("/", 1)[0].split(":", 1)[0].lower()
 
 
-@dataclass(frozen=True, slots=True)
-class EntraSettings:
+class EntraSettings(NamedTuple):
     audience: str
     tenant_id: str
     allowed_app_ids: frozenset[str] = frozenset()
     jwks_uri: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class UpstreamSettings:
-    """Everything the core needs to authenticate upstream requests."""
+class UpstreamSettings(NamedTuple):
+    """Everything the core needs to authenticate upstream requests.
+
+    Immutable value types here are NamedTuples: they cost a fraction of a frozen
+    dataclass to define, which matters at cold start (see bench/coldstart.py).
+    """
 
     access_keys: tuple[str, ...] = ()
     allowed_origins: frozenset[str] = frozenset()
@@ -112,7 +113,7 @@ class UpstreamSettings:
     connection: ConnectionInfo | None = None
     service_uri: str | None = None
     client_id: str | None = None
-    problems: tuple[str, ...] = field(default=())
+    problems: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # keys never reach logs through a repr
         return (
