@@ -27,7 +27,7 @@ class Upstream:
 @pytest.fixture
 async def upstream() -> AsyncIterator[Upstream]:
     recorder = RecordingUpstream(keys=[PRIMARY, SECONDARY])
-    runner = web.AppRunner(make_upstream_app(recorder), access_log=None)
+    runner = web.AppRunner(make_upstream_app(recorder), access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
