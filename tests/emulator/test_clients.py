@@ -17,7 +17,6 @@ from shared.headers import (
     CE_AWPSVERSION,
     CE_CONNECTION_ID,
     CE_CONNECTION_STATE,
-    CE_EVENT_NAME,
     CE_HUB,
     CE_ID,
     CE_SIGNATURE,
@@ -49,8 +48,11 @@ async def test_connect_event_headers_body_and_response_are_applied(
     emulator: RunningEmulator, upstream: Upstream
 ) -> None:
     rec = upstream.recorder
-    rec.connect_answer = (200, {"userId": "from-handler", "groups": ["lobby"],
-                                "roles": ["webpubsub.sendToGroup.lobby"]}, {CE_CONNECTION_STATE: "c0"})
+    rec.connect_answer = (
+        200,
+        {"userId": "from-handler", "groups": ["lobby"], "roles": ["webpubsub.sendToGroup.lobby"]},
+        {CE_CONNECTION_STATE: "c0"},
+    )
     url = client_url(emulator, user_id="token-user", roles=["webpubsub.joinLeaveGroup"]) + "&custom=1"
     async with aiohttp.ClientSession() as session:
         ws = await session.ws_connect(url, protocols=[JSON_PROTOCOL], headers={"X-Test": "yes"})
@@ -59,7 +61,9 @@ async def test_connect_event_headers_body_and_response_are_applied(
         # connect-response roles replaced the token's: joining is forbidden, sending to lobby allowed
         await ws.send_json({"type": "joinGroup", "group": "other", "ackId": 1})
         assert (await receive_json(ws))["error"]["name"] == "Forbidden"
-        await ws.send_json({"type": "sendToGroup", "group": "lobby", "dataType": "text", "data": "hey", "ackId": 2})
+        await ws.send_json(
+            {"type": "sendToGroup", "group": "lobby", "dataType": "text", "data": "hey", "ackId": 2}
+        )
         first, second = await receive_json(ws), await receive_json(ws)
         by_type = {first["type"]: first, second["type"]: second}
         assert by_type["message"]["from"] == "group" and by_type["message"]["fromUserId"] == "from-handler"
@@ -104,7 +108,9 @@ async def test_connect_event_headers_body_and_response_are_applied(
     assert rec.bad_signatures == 0
 
 
-async def test_connect_rejection_status_reaches_the_client(emulator: RunningEmulator, upstream: Upstream) -> None:
+async def test_connect_rejection_status_reaches_the_client(
+    emulator: RunningEmulator, upstream: Upstream
+) -> None:
     upstream.recorder.connect_answer = (403, None, {})
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.WSServerHandshakeError) as info:
@@ -126,8 +132,9 @@ async def test_bad_tokens_are_refused_with_401(bare_emulator: RunningEmulator) -
             assert info.value.status == 401
         # Authorization header instead of the query, and /client/?hub= form
         token = good.split("access_token=")[1]
-        ws = await session.ws_connect(f"{emu.endpoint}/client/?hub={HUB}",
-                                      headers={"Authorization": f"Bearer {token}"})
+        ws = await session.ws_connect(
+            f"{emu.endpoint}/client/?hub={HUB}", headers={"Authorization": f"Bearer {token}"}
+        )
         assert not ws.closed
         await ws.close()
 
@@ -147,7 +154,11 @@ async def test_connection_state_round_trip_and_simple_client_replies(
         await ws.close()
     messages = upstream.recorder.of("message")
     assert [m.headers.get(CE_CONNECTION_STATE.lower()) for m in messages] == [None, "s", "s+"]
-    assert [m.headers["content-type"] for m in messages] == ["text/plain", "application/octet-stream", "text/plain"]
+    assert [m.headers["content-type"] for m in messages] == [
+        "text/plain",
+        "application/octet-stream",
+        "text/plain",
+    ]
     assert CE_SUBPROTOCOL.lower() not in messages[0].headers
     assert len(await upstream.recorder.wait_for("disconnected")) == 1
 
@@ -164,11 +175,19 @@ async def test_json_protocol_acks_duplicates_ping_and_no_echo(bare_emulator: Run
         await ws.send_json({"type": "joinGroup", "group": "g", "ackId": 1})
         dup = await receive_json(ws)
         assert dup["success"] is False and dup["error"]["name"] == "Duplicate"
-        await ws.send_json({"type": "sendToGroup", "group": "g", "data": "x", "dataType": "text",
-                            "noEcho": True, "ackId": 2})
+        await ws.send_json(
+            {"type": "sendToGroup", "group": "g", "data": "x", "dataType": "text", "noEcho": True, "ackId": 2}
+        )
         assert (await receive_json(ws))["ackId"] == 2
-        await ws.send_json({"type": "sendToGroup", "group": "g", "dataType": "binary",
-                            "data": base64.b64encode(b"bin").decode(), "ackId": 3})
+        await ws.send_json(
+            {
+                "type": "sendToGroup",
+                "group": "g",
+                "dataType": "binary",
+                "data": base64.b64encode(b"bin").decode(),
+                "ackId": 3,
+            }
+        )
         echoed = await receive_json(ws)
         assert (echoed["dataType"], base64.b64decode(echoed["data"])) == ("binary", b"bin")
         assert (await receive_json(ws))["ackId"] == 3
@@ -184,9 +203,10 @@ async def test_json_protocol_acks_duplicates_ping_and_no_echo(bare_emulator: Run
 async def test_reliable_reconnect_replays_unacked_messages(bare_emulator: RunningEmulator) -> None:
     emu = bare_emulator
     url = client_url(emu, user_id="r")
-    async with aiohttp.ClientSession() as session, AsyncServiceClient.from_connection_string(
-        emu.connection_string, hub=HUB
-    ) as svc:
+    async with (
+        aiohttp.ClientSession() as session,
+        AsyncServiceClient.from_connection_string(emu.connection_string, hub=HUB) as svc,
+    ):
         ws = await session.ws_connect(url, protocols=[RELIABLE])
         hello = await receive_json(ws)
         cid, token = hello["connectionId"], hello["reconnectionToken"]
@@ -209,8 +229,9 @@ async def test_reliable_reconnect_replays_unacked_messages(bare_emulator: Runnin
         replayed = [await receive_json(ws2), await receive_json(ws2)]
         assert [(m["sequenceId"], m["data"]) for m in replayed] == [(2, "m2"), (3, "m3")]
         # a wrong token cannot take over the connection
-        bad = await session.ws_connect(f"{url}&awps_connection_id={cid}&awps_reconnection_token=x",
-                                       protocols=[RELIABLE])
+        bad = await session.ws_connect(
+            f"{url}&awps_connection_id={cid}&awps_reconnection_token=x", protocols=[RELIABLE]
+        )
         closing = await bad.receive(timeout=3)
         assert closing.type is aiohttp.WSMsgType.CLOSE and closing.data == 1008
         await ws2.close()
@@ -227,17 +248,22 @@ async def test_reliable_connection_ends_after_recovery_window() -> None:
             emu.clients.drop_transport(hello["connectionId"])
             await ws.receive(timeout=3)
             await asyncio.sleep(0.6)
-            recover = (f"{url}&awps_connection_id={hello['connectionId']}"
-                       f"&awps_reconnection_token={hello['reconnectionToken']}")
+            recover = (
+                f"{url}&awps_connection_id={hello['connectionId']}"
+                f"&awps_reconnection_token={hello['reconnectionToken']}"
+            )
             ws2 = await session.ws_connect(recover, protocols=[RELIABLE])
             closing = await ws2.receive(timeout=3)
             assert closing.type is aiohttp.WSMsgType.CLOSE and closing.data == 1008
 
 
-async def test_disconnected_is_sent_once_and_after_connected(emulator: RunningEmulator, upstream: Upstream) -> None:
-    async with aiohttp.ClientSession() as session, AsyncServiceClient.from_connection_string(
-        emulator.connection_string, hub=HUB
-    ) as svc:
+async def test_disconnected_is_sent_once_and_after_connected(
+    emulator: RunningEmulator, upstream: Upstream
+) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        AsyncServiceClient.from_connection_string(emulator.connection_string, hub=HUB) as svc,
+    ):
         ws = await session.ws_connect(client_url(emulator), protocols=[JSON_PROTOCOL])
         cid = (await receive_json(ws))["connectionId"]
         await svc.close_connection(cid, reason="server")

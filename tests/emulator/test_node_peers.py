@@ -75,8 +75,12 @@ class ExpressUpstream:
 async def express() -> AsyncIterator[ExpressUpstream]:
     assert NODE is not None
     process = await asyncio.create_subprocess_exec(
-        NODE, "express_upstream.mjs", HUB, cwd=NODE_DIR,
-        stdout=asyncio.subprocess.PIPE, stderr=sys.stderr,
+        NODE,
+        "express_upstream.mjs",
+        HUB,
+        cwd=NODE_DIR,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=sys.stderr,
     )
     assert process.stdout is not None
     try:
@@ -158,10 +162,14 @@ async def test_express_handles_simple_client_messages_state_and_rejection(
         binary = await ws.receive(timeout=5)
         await ws.close()
 
-        json_ws = await session.ws_connect(client_url(emu, user_id="j"), protocols=["json.webpubsub.azure.v1"])
+        json_ws = await session.ws_connect(
+            client_url(emu, user_id="j"), protocols=["json.webpubsub.azure.v1"]
+        )
         hello = json.loads((await json_ws.receive(timeout=5)).data)
         assert hello["userId"] == "express-j"
-        await json_ws.send_json({"type": "event", "event": "calc", "dataType": "json", "data": [1, 2], "ackId": 1})
+        await json_ws.send_json(
+            {"type": "event", "event": "calc", "dataType": "json", "data": [1, 2], "ackId": 1}
+        )
         reply = json.loads((await json_ws.receive(timeout=5)).data)
         ack = json.loads((await json_ws.receive(timeout=5)).data)
         await json_ws.close()

@@ -60,13 +60,16 @@ async def test_sync_client_sends_reach_the_right_connections(bare_emulator: Runn
         assert (await alice.next())["data"] == {"hello": "all"}
         assert (await bob.next())["data"] == {"hello": "all"}
 
-        await asyncio.to_thread(client.send_to_all, "not bob", content_type="text/plain",
-                                excluded=[bob.connection_id])
+        await asyncio.to_thread(
+            client.send_to_all, "not bob", content_type="text/plain", excluded=[bob.connection_id]
+        )
         got = await alice.next()
         assert (got["dataType"], got["data"]) == ("text", "not bob")
         await bob.nothing()
 
-        await asyncio.to_thread(client.send_to_user, "bob", b"\x00\x01", content_type="application/octet-stream")
+        await asyncio.to_thread(
+            client.send_to_user, "bob", b"\x00\x01", content_type="application/octet-stream"
+        )
         got = await bob.next()
         assert (got["dataType"], got["data"]) == ("binary", "AAE=")
         await alice.nothing()
@@ -79,8 +82,12 @@ async def test_sync_client_sends_reach_the_right_connections(bare_emulator: Runn
         assert (await bob.next())["data"] == "group text"
         await alice.nothing()
 
-        await asyncio.to_thread(client.send_to_all, "filtered", content_type="text/plain",
-                                filter="userId ne 'bob' and not ('g1' in groups)")
+        await asyncio.to_thread(
+            client.send_to_all,
+            "filtered",
+            content_type="text/plain",
+            filter="userId ne 'bob' and not ('g1' in groups)",
+        )
         assert (await alice.next())["data"] == "filtered"
         await bob.nothing()
 
@@ -163,8 +170,12 @@ async def test_async_client_full_round(bare_emulator: RunningEmulator) -> None:
             await client.send_to_group("room", {"n": 1}, excluded=[bob.connection_id])
             assert (await alice.next())["data"] == {"n": 1}
             await bob.nothing()
-            await client.send_to_group("room", "x", content_type="text/plain",
-                                       filter=f"connectionId in ('{bob.connection_id}', 'zzz')")
+            await client.send_to_group(
+                "room",
+                "x",
+                content_type="text/plain",
+                filter=f"connectionId in ('{bob.connection_id}', 'zzz')",
+            )
             assert (await bob.next())["data"] == "x"
             await alice.nothing()
             await client.send_to_user("alice", "hi", content_type="text/plain")
@@ -179,7 +190,9 @@ async def test_async_client_full_round(bare_emulator: RunningEmulator) -> None:
             assert not await client.user_exists("carol")
             members = [m async for m in client.list_connections(group="room")]
             assert {(m.connection_id, m.user_id) for m in members} == {
-                (alice.connection_id, "alice"), (bob.connection_id, "bob")}
+                (alice.connection_id, "alice"),
+                (bob.connection_id, "bob"),
+            }
             await client.add_user_to_group("solo", "alice")
             await client.remove_user_from_group("solo", "alice")
             await client.remove_user_from_all_groups("bob")
@@ -222,7 +235,9 @@ async def test_async_client_token_and_generate_token(bare_emulator: RunningEmula
     emu = bare_emulator
     async with AsyncServiceClient.from_connection_string(emu.connection_string, hub=HUB) as client:
         # generateToken is a REST call (the SDK only makes it with Entra credentials): call it directly
-        request_url = f"{emu.endpoint}/api/hubs/{HUB}/:generateToken?userId=u1&role=r1&group=g1&api-version=2024-12-01"
+        request_url = (
+            f"{emu.endpoint}/api/hubs/{HUB}/:generateToken?userId=u1&role=r1&group=g1&api-version=2024-12-01"
+        )
         from azure.core.rest import HttpRequest
 
         response = await client.send_request(HttpRequest("POST", request_url))

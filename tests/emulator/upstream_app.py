@@ -68,8 +68,12 @@ class RecordingUpstream:
         return self.of(event)
 
     async def _record(self, request: web.Request) -> Recorded:
-        item = Recorded(request.method, request.path, {k.lower(): v for k, v in request.headers.items()},
-                        await request.read())
+        item = Recorded(
+            request.method,
+            request.path,
+            {k.lower(): v for k, v in request.headers.items()},
+            await request.read(),
+        )
         self.requests.append(item)
         assert self._changed is not None
         async with self._changed:

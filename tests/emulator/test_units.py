@@ -1,0 +1,323 @@
+"""Unit tests of the emulator's pure parts: OData filters, tokens, settings, queue caps."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jwt
+import pytest
+
+from devhost.emulator.config import (
+    ConfigError,
+    EmulatorConfig,
+    EventHandler,
+    HandlerRegistry,
+    expand_url_template,
+    load_settings_file,
+    parse_hub_option,
+)
+from devhost.emulator.hubs import CLOSE_POLICY, Connection
+from devhost.emulator.messages import Delivery, Payload, ProtocolViolation, parse_request
+from devhost.emulator.odata import FilterError, parse_filter
+from devhost.emulator.outbound import OutboundQueue
+from devhost.emulator.tokens import TokenError, validate_client_token, validate_rest_token
+
+KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
+OTHER = "another-key-0123456789-abcdefghijklmnopqrstuv"
+
+
+@dataclass
+class Subject:
+    connection_id: str = "c1"
+    user_id: str | None = "alice"
+    protocol: str | None = None
+    groups: set[str] = field(default_factory=set)
+
+
+# -- OData filter ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("userId eq 'alice'", True),
+        ("userId ne 'alice'", False),
+        ("USERID EQ 'alice'", True),
+        ("userId eq 'Alice'", False),
+        ("'g1' in groups", True),
+        ("'g3' in groups", False),
+        ("not ('g3' in groups)", True),
+        ("userId in ('bob', 'alice')", True),
+        ("connectionId in ('x')", False),
+        ("userId eq 'alice' and 'g2' in groups", True),
+        ("userId eq 'bob' or connectionId eq 'c1'", True),
+        ("userId eq 'bob' or (connectionId eq 'c1' and not 'g1' in groups)", False),
+        ("protocol eq null", True),
+        ("userId eq 'it''s'", False),
+        ("userId gt 'a'", True),
+    ],
+)
+def test_filter_evaluates(text: str, expected: bool) -> None:
+    assert parse_filter(text).matches(Subject(groups={"g1", "g2"})) is expected
+
+
+def test_filter_quote_escape_and_null_user() -> None:
+    assert parse_filter("userId eq 'it''s'").matches(Subject(user_id="it's"))
+    assert parse_filter("userId eq null").matches(Subject(user_id=None))
+    assert not parse_filter("userId gt 'a'").matches(Subject(user_id=None))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "userId",
+        "userId eq",
+        "userId eq 'a",
+        "userId eq 'a')",
+        "(userId eq 'a'",
+        "groups eq 'a'",
+        "name eq 'a'",
+        "userId like 'a'",
+        "userId eq 'a' and",
+        "'a' in (",
+        "userId eq 'a' $",
+        "x" * 5000,
+        "(" * 100 + "userId eq 'a'" + ")" * 100,
+        "not " * 100 + "userId eq 'a'",
+    ],
+)
+def test_invalid_filters_raise_filter_error(text: str) -> None:
+    with pytest.raises(FilterError):
+        parse_filter(text)
+
+
+# -- tokens ---------------------------------------------------------------------------------
+
+AUD = "http://localhost:8080/client/hubs/Chat"
+
+
+def _token(key: str = KEY, **claims: object) -> str:
+    body = {"aud": AUD, "exp": int(time.time()) + 3600, **claims}
+    return jwt.encode(body, key, algorithm="HS256")
+
+
+def test_client_token_audience_is_case_insensitive_and_slash_tolerant() -> None:
+    token = _token(sub="u", role=["webpubsub.sendToGroup"], **{"webpubsub.group": ["g"], "group": "h"})
+    for audience in (AUD, AUD.lower(), AUD.upper().replace("HTTP", "http"), AUD + "/"):
+        identity = validate_client_token(token, [KEY], [audience])
+        assert identity.user_id == "u"
+    assert identity.roles == ("webpubsub.sendToGroup",)
+    assert identity.groups == ("g", "h")
+    assert identity.claims["sub"] == ["u"]
+
+
+def test_client_token_either_key_but_not_a_wrong_one() -> None:
+    assert validate_client_token(_token(OTHER), [KEY, OTHER], [AUD]).user_id is None
+    with pytest.raises(TokenError, match="signature"):
+        validate_client_token(_token("W" * 44), [KEY, OTHER], [AUD])
+
+
+def test_client_token_expired_and_wrong_audience_are_refused() -> None:
+    expired = jwt.encode({"aud": AUD, "exp": int(time.time()) - 600}, KEY, algorithm="HS256")
+    with pytest.raises(TokenError, match="expired"):
+        validate_client_token(expired, [KEY], [AUD])
+    within_skew = jwt.encode({"aud": AUD, "exp": int(time.time()) - 60}, KEY, algorithm="HS256")
+    assert validate_client_token(within_skew, [KEY], [AUD])
+    with pytest.raises(TokenError, match="expired"):
+        validate_client_token(_token(), [KEY], [AUD], now=time.time() + 7200)
+    with pytest.raises(TokenError, match="audience"):
+        validate_client_token(_token(), [KEY], ["http://localhost:8080/client/hubs/other"])
+    no_exp = jwt.encode({"aud": AUD}, KEY, algorithm="HS256")
+    with pytest.raises(TokenError):
+        validate_client_token(no_exp, [KEY], [AUD])
+    none_alg = jwt.encode({"aud": AUD, "exp": int(time.time()) + 60}, None, algorithm="none")
+    with pytest.raises(TokenError):
+        validate_client_token(none_alg, [KEY], [AUD])
+
+
+def test_rest_token_audience_with_or_without_query() -> None:
+    url = "http://localhost:8080/api/hubs/Chat/:send?excluded=a&api-version=2024-12-01"
+    for aud in (url, url.split("?")[0], url.upper().replace("HTTP:", "http:")):
+        token = jwt.encode({"aud": aud, "exp": int(time.time()) + 60}, KEY, algorithm="HS256")
+        validate_rest_token(f"Bearer {token}", [KEY], url)
+    other = jwt.encode({"aud": url.replace(":send", ":closeConnections"), "exp": int(time.time()) + 60}, KEY)
+    with pytest.raises(TokenError):
+        validate_rest_token(f"Bearer {other}", [KEY], url)
+    with pytest.raises(TokenError):
+        validate_rest_token(None, [KEY], url)
+
+
+# -- settings and URL templates ---------------------------------------------------------------
+
+
+def test_url_template_expansion() -> None:
+    template = "http://localhost:7071/api/{hub}/{Event}?code=abc"
+    assert (
+        expand_url_template(template, hub="chat", event="connect")
+        == "http://localhost:7071/api/chat/connect?code=abc"
+    )
+    assert expand_url_template("http://h/{event}", hub="x", event="a b/c") == "http://h/a%20b%2Fc"
+    assert EventHandler("http://h/api").url_for("chat", "validate") == "http://h/api"
+
+
+@pytest.mark.parametrize(
+    "template", ["ftp://h/{event}", "http://{hub}.example/", "http://h/{other}", "/relative"]
+)
+def test_bad_url_templates_are_rejected(template: str) -> None:
+    with pytest.raises(ConfigError):
+        EventHandler(template)
+
+
+def test_event_patterns_and_first_match_wins() -> None:
+    registry = HandlerRegistry()
+    first = EventHandler("http://a/{event}", system_events=frozenset({"connect"}), event_pattern="chat, ping")
+    second = EventHandler("http://b/{event}")
+    registry.set_hub("Chat", [first, second])
+    assert registry.for_system_event("CHAT", "connect") is first
+    assert registry.for_system_event("chat", "connected") is second
+    assert registry.for_user_event("chat", "PING") is first
+    assert registry.for_user_event("chat", "other") is second
+    assert registry.for_user_event("nohub", "x") is None
+    only = EventHandler("http://c/", system_events=frozenset(), event_pattern="one")
+    assert only.matches_user("one") and not only.matches_user("two") and not only.matches_system("connect")
+
+
+def test_settings_file_in_the_official_shape(tmp_path: Path) -> None:
+    path = tmp_path / "appsettings.json"
+    path.write_text(
+        json.dumps(
+            {
+                "WebPubSub": {
+                    "Hubs": {
+                        "Chat": {
+                            "EventHandlers": [
+                                {
+                                    "UrlTemplate": "http://localhost:7071/api/{hub}/{event}",
+                                    "SystemEvents": ["connect"],
+                                    "EventPattern": "*",
+                                },
+                            ]
+                        }
+                    }
+                }
+            }
+        )
+    )
+    settings = load_settings_file(path)
+    (handler,) = settings["chat"]
+    assert handler.system_events == frozenset({"connect"}) and handler.event_pattern == "*"
+    path.write_text('{"WebPubSub": {"Hubs": {"chat": {"EventHandlers": [{"SystemEvents": []}]}}}}')
+    with pytest.raises(ConfigError):
+        load_settings_file(path)
+    path.write_text("not json")
+    with pytest.raises(ConfigError):
+        load_settings_file(path)
+
+
+def test_hub_option_and_key_rules() -> None:
+    hub, handler = parse_hub_option("Chat=http://localhost:7071/api/chat/{event}")
+    assert hub == "chat" and handler.matches_user("anything") and handler.matches_system("disconnected")
+    for bad in ("chat", "=http://x/", "1hub=http://x/"):
+        with pytest.raises(ConfigError):
+            parse_hub_option(bad)
+    with pytest.raises(ConfigError):
+        EmulatorConfig(access_key="short")
+    config = EmulatorConfig(secondary_key=OTHER)
+    assert config.keys == (config.access_key, OTHER)
+    assert config.access_key not in repr(config)
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+
+def test_client_requests_are_validated() -> None:
+    for frame in (
+        "[]",
+        '{"type":"joinGroup"}',
+        '{"type":"event","event":""}',
+        '{"type":"joinGroup","group":"g","ackId":-1}',
+        '{"type":"sendToGroup","group":"g","dataType":"binary","data":"!!"}',
+        '{"type":"sequenceAck"}',
+    ):
+        with pytest.raises(ProtocolViolation):
+            parse_request(frame)
+    assert parse_request('{"type":"somethingNew"}') is None
+
+
+def test_reliable_frames_carry_sequence_ids() -> None:
+    delivery = Delivery(Payload.from_http("application/json", b'{"a": 1}'), group="g", from_user_id="u")
+    assert json.loads(delivery.json_frame) == {
+        "type": "message",
+        "from": "group",
+        "group": "g",
+        "dataType": "json",
+        "data": {"a": 1},
+        "fromUserId": "u",
+    }
+    assert json.loads(delivery.reliable_frame(7))["sequenceId"] == 7
+    assert delivery.raw_frame == '{"a":1}'
+
+
+# -- bounded queues ---------------------------------------------------------------------------
+
+
+class StalledSocket:
+    """A WebSocket whose peer never reads: every send blocks."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def send_str(self, data: str) -> None:
+        self.sent += 1
+        await asyncio.Event().wait()
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.send_str("")
+
+
+async def test_outbound_queue_refuses_frames_past_its_caps() -> None:
+    queue = OutboundQueue(StalledSocket(), max_messages=3, max_bytes=1000)  # type: ignore[arg-type]
+    assert all(queue.put("x") for _ in range(3))
+    await asyncio.sleep(0)  # the writer takes one frame and stalls
+    assert queue.put("x")
+    assert not queue.put("x")
+    assert queue.pending == 3
+    queue.stop()
+    by_bytes = OutboundQueue(StalledSocket(), max_messages=100, max_bytes=10)  # type: ignore[arg-type]
+    assert by_bytes.put("123456") and not by_bytes.put("123456")
+    by_bytes.stop()
+
+
+async def test_connection_terminates_slow_consumers_and_bounds_reliable_buffers() -> None:
+    closed: list[tuple[int, str]] = []
+    simple = Connection(hub="h", connection_id="c", user_id=None, subprotocol=None)
+    simple.terminate = lambda code, reason: closed.append((code, reason))
+    simple.attach(OutboundQueue(StalledSocket(), max_messages=2, max_bytes=10**6))  # type: ignore[arg-type]
+    delivery = Delivery(Payload.from_http("text/plain", b"m"))
+    for _ in range(5):
+        simple.deliver(delivery)
+    assert closed and closed[0][0] == 1011
+    simple.detach()
+
+    closed.clear()
+    reliable = Connection(
+        hub="h",
+        connection_id="r",
+        user_id=None,
+        subprotocol="json.reliable.webpubsub.azure.v1",
+        reliable_max_messages=3,
+    )
+    reliable.terminate = lambda code, reason: closed.append((code, reason))
+    for _ in range(3):
+        reliable.deliver(delivery)  # no transport: buffered for replay
+    assert reliable.unacked_count == 3 and not closed
+    reliable.acknowledge(2)
+    assert reliable.unacked_count == 1
+    for _ in range(3):
+        reliable.deliver(delivery)
+    assert closed == [(CLOSE_POLICY, "too many unacknowledged messages")]
