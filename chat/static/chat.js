@@ -7,7 +7,7 @@
 //   sent:      {"type":"event","event":"chat","dataType":"json","data":{"text":...},"ackId":n}
 //   received:  {"type":"system","event":"connected"|"disconnected",...}
 //              {"type":"ack","ackId":n,"success":bool,"error":{"name","message"}}
-//              {"type":"message","from":"group","group":room,"data":{kind:"chat"|"joined"|"left",...}}
+//              {"type":"message","from":"group"|"server","data":{kind:"chat"|"joined"|"left",...}}
 //              {"type":"message","from":"server","data":{kind:"error",reason}}
 "use strict";
 
@@ -123,7 +123,7 @@
     item.classList.add("failed");
     const state = item.querySelector(".send-state");
     state.textContent = `Not sent: ${reason}`;
-    const retry = el("button", "link retry", "Retry");
+    const retry = el("button", "link", "Retry");
     retry.type = "button";
     retry.addEventListener("click", () => {
       if (send(entry.text)) {
@@ -131,7 +131,16 @@
         ui.text.focus();
       }
     });
-    item.append(retry);
+    const edit = el("button", "link", "Edit");
+    edit.type = "button";
+    edit.addEventListener("click", () => {
+      ui.text.value = entry.text;
+      item.remove();
+      ui.text.focus();
+    });
+    const actions = el("p", "actions");
+    actions.append(retry, edit);
+    item.append(actions);
   }
 
   function failPending(reason) {
@@ -196,7 +205,7 @@
 
   // ---- incoming frames ---------------------------------------------------------------------
 
-  function onGroupData(data) {
+  function onRoomData(data) {
     if (!data || typeof data !== "object") {
       return;
     }
@@ -215,12 +224,10 @@
     }
   }
 
-  function onServerData(data) {
-    if (data && data.kind === "error") {
-      const reason = typeof data.reason === "string" ? data.reason : "the server refused the message";
-      if (!failOldestPending(reason)) {
-        notice(`Server: ${reason}`, "error", null);
-      }
+  function onErrorReply(data) {
+    const reason = typeof data.reason === "string" ? data.reason : "the server refused the message";
+    if (!failOldestPending(reason)) {
+      notice(`Server: ${reason}`, "error", null);
     }
   }
 
@@ -250,10 +257,15 @@
       notice(`Disconnected by the service${message.message ? `: ${message.message}` : ""}`, "error", null);
     } else if (message.type === "ack") {
       onAck(message);
-    } else if (message.type === "message" && message.from === "group") {
-      onGroupData(message.data);
-    } else if (message.type === "message" && message.from === "server") {
-      onServerData(message.data);
+    } else if (message.type === "message") {
+      // Broadcasts the app sends to a room arrive as "from":"group" or "from":"server" depending
+      // on the service (REST group sends); error replies arrive from the server. The payload's
+      // `kind` says what it is, so both envelopes are read the same way.
+      if (message.data && message.data.kind === "error") {
+        onErrorReply(message.data);
+      } else {
+        onRoomData(message.data);
+      }
     }
   }
 

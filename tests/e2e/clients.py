@@ -1,0 +1,247 @@
+"""WebSocket chat clients for e2e tests: raw aiohttp (with and without the JSON subprotocol)
+and the official ``azure-messaging-webpubsubclient`` SDK, all negotiating through the app.
+
+Every client keeps what it received in ``history`` as ``Received`` records so tests can wait
+for a message (``wait_for``) or check that one never came (``assert_never``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from .stack_process import StackProcess
+
+JSON_SUBPROTOCOL = "json.webpubsub.azure.v1"
+WAIT = 10.0
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message: ``source`` is "group", "server", "ack", "system" or "raw" (simple clients)."""
+
+    source: str
+    data: Any
+    frame: Any = None
+
+
+Predicate = Callable[[Received], bool]
+
+
+def chat(text: str, sender: str | None = None, room: str | None = None) -> Predicate:
+    def matches(item: Received) -> bool:
+        data = item.data
+        return (
+            isinstance(data, dict)
+            and data.get("kind") == "chat"
+            and data.get("text") == text
+            and (sender is None or data.get("from") == sender)
+            and (room is None or data.get("room") == room)
+        )
+
+    return matches
+
+
+def presence(kind: str, user: str, room: str | None = None) -> Predicate:
+    def matches(item: Received) -> bool:
+        data = item.data
+        return (
+            isinstance(data, dict)
+            and data.get("kind") == kind
+            and data.get("from") == user
+            and (room is None or data.get("room") == room)
+        )
+
+    return matches
+
+
+def error_reply(fragment: str) -> Predicate:
+    def matches(item: Received) -> bool:
+        data = item.data
+        return isinstance(data, dict) and data.get("kind") == "error" and fragment in str(data.get("reason"))
+
+    return matches
+
+
+def from_user(user: str) -> Predicate:
+    """Anything (chat or presence) naming ``user`` as its sender."""
+    return lambda item: isinstance(item.data, dict) and item.data.get("from") == user
+
+
+def any_chat_from(sender: str) -> Predicate:
+    return lambda item: (
+        isinstance(item.data, dict) and item.data.get("kind") == "chat" and item.data.get("from") == sender
+    )
+
+
+async def negotiate(
+    session: aiohttp.ClientSession, stack: StackProcess, name: str, room: str = "lobby"
+) -> dict:
+    async with session.get(stack.api("negotiate"), params={"name": name, "room": room}) as response:
+        body = await response.json()
+        assert response.status == 200, body
+        return body
+
+
+class Recorder:
+    """History plus a condition to wait on."""
+
+    def __init__(self) -> None:
+        self.history: list[Received] = []
+        self._changed = asyncio.Condition()
+
+    async def record(self, item: Received) -> None:
+        async with self._changed:
+            self.history.append(item)
+            self._changed.notify_all()
+
+    async def wait_for(self, predicate: Predicate, timeout: float = WAIT) -> Received:
+        async def find() -> Received:
+            async with self._changed:
+                while True:
+                    for item in self.history:
+                        if predicate(item):
+                            return item
+                    await self._changed.wait()
+
+        try:
+            return await asyncio.wait_for(find(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"not received within {timeout}s; history: {self.history!r}") from None
+
+    async def assert_never(self, predicate: Predicate, within: float = 1.0) -> None:
+        await asyncio.sleep(within)
+        found = [item for item in self.history if predicate(item)]
+        assert not found, f"unexpected: {found!r}"
+
+
+class RawClient(Recorder):
+    """A WebSocket client on aiohttp. With ``subprotocol=None`` it is a *simple* client."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, user_id: str, room: str) -> None:
+        super().__init__()
+        self.ws = ws
+        self.user_id = user_id
+        self.room = room
+        self._next_ack = 1
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def connect(
+        cls,
+        session: aiohttp.ClientSession,
+        stack: StackProcess,
+        name: str,
+        room: str = "lobby",
+        *,
+        subprotocol: str | None = JSON_SUBPROTOCOL,
+    ) -> RawClient:
+        negotiated = await negotiate(session, stack, name, room)
+        protocols = (subprotocol,) if subprotocol else ()
+        ws = await session.ws_connect(negotiated["url"], protocols=protocols, autoping=True)
+        assert ws.protocol == subprotocol, f"server picked {ws.protocol!r}"
+        client = cls(ws, negotiated["userId"], negotiated["room"])
+        if subprotocol:
+            await client.wait_for(lambda item: item.source == "system" and item.data == "connected")
+        return client
+
+    async def _read(self) -> None:
+        async for message in self.ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                await self.record(self._parse(message.data))
+            elif message.type == aiohttp.WSMsgType.BINARY:
+                await self.record(Received("raw", message.data))
+
+    def _parse(self, text: str) -> Received:
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            return Received("raw", text)
+        if self.ws.protocol is None:
+            return Received("raw", frame, text)
+        kind = frame.get("type")
+        if kind == "message":
+            return Received(frame.get("from", "?"), frame.get("data"), frame)
+        if kind == "system":
+            return Received("system", frame.get("event"), frame)
+        if kind == "ack":
+            return Received("ack", frame.get("ackId"), frame)
+        return Received(str(kind), frame, frame)
+
+    async def send_chat(self, text: Any) -> int:
+        """JSON clients: a ``chat`` event with an ackId (returned). Simple clients: a text frame."""
+        if self.ws.protocol is None:
+            await self.ws.send_str(text)
+            return 0
+        ack_id = self._next_ack
+        self._next_ack += 1
+        await self.ws.send_json(
+            {"type": "event", "event": "chat", "dataType": "json", "data": {"text": text}, "ackId": ack_id}
+        )
+        return ack_id
+
+    async def wait_for_ack(self, ack_id: int) -> dict:
+        item = await self.wait_for(lambda r: r.source == "ack" and r.data == ack_id)
+        return item.frame
+
+    async def close(self) -> None:
+        await self.ws.close()
+        self._reader.cancel()
+        try:
+            await self._reader
+        except asyncio.CancelledError:
+            pass
+
+
+class SdkClient(Recorder):
+    """The official Python client SDK (async), getting its URL from ``/api/negotiate``."""
+
+    def __init__(self, session: aiohttp.ClientSession, stack: StackProcess, name: str, room: str) -> None:
+        super().__init__()
+        from azure.messaging.webpubsubclient.aio import WebPubSubClient, WebPubSubClientCredential
+
+        self.user_id = name
+        self.room = room
+        self.negotiations = 0
+
+        async def client_access_url() -> str:
+            self.negotiations += 1
+            return (await negotiate(session, stack, name, room))["url"]
+
+        self.client = WebPubSubClient(
+            credential=WebPubSubClientCredential(client_access_url_provider=client_access_url),
+            reconnect_retry_total=0,
+        )
+
+    @classmethod
+    async def connect(
+        cls, session: aiohttp.ClientSession, stack: StackProcess, name: str, room: str = "lobby"
+    ) -> SdkClient:
+        from azure.messaging.webpubsubclient.models import CallbackType
+
+        self = cls(session, stack, name, room)
+
+        async def on_group(args: Any) -> None:
+            await self.record(Received("group", args.data, args))
+
+        async def on_server(args: Any) -> None:
+            await self.record(Received("server", args.data, args))
+
+        await self.client.subscribe(CallbackType.GROUP_MESSAGE, on_group)
+        await self.client.subscribe(CallbackType.SERVER_MESSAGE, on_server)
+        await self.client.open()
+        return self
+
+    async def send_chat(self, text: str) -> None:
+        """``send_event`` waits for the service's ack and raises if it is negative."""
+        from azure.messaging.webpubsubclient.models import WebPubSubDataType
+
+        await self.client.send_event("chat", {"text": text}, WebPubSubDataType.JSON)
+
+    async def close(self) -> None:
+        await self.client.close()
