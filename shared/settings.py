@@ -36,6 +36,10 @@ ENTRA_JWKS_URI = "WebPubSubEntraJwksUri"
 ALLOW_UNAUTHENTICATED = "WebPubSubAllowUnauthenticated"
 
 _TRUE = {"1", "true", "yes", "on"}
+# App Service leaves the reference text in place when it cannot resolve a Key Vault
+# reference (e.g. while a role assignment propagates). That text is guessable, so it must
+# never be used as a key.
+_UNRESOLVED_REFERENCE = "@microsoft.keyvault("
 
 
 class InvalidConnectionString(ValueError):
@@ -126,10 +130,24 @@ class UpstreamSettings(NamedTuple):
         return bool(self.access_keys) or self.entra is not None
 
 
+def _without_unresolved_references(env: Mapping[str, str], problems: list[str]) -> Mapping[str, str]:
+    unresolved = {
+        name
+        for name in (CONNECTION_STRING, EXTRA_ACCESS_KEYS, SERVICE_URI, ENTRA_AUDIENCE)
+        if env.get(name, "").strip().lower().startswith(_UNRESOLVED_REFERENCE)
+    }
+    if not unresolved:
+        return env
+    for name in sorted(unresolved):
+        problems.append(f"{name} is an unresolved Key Vault reference; ignoring it (check the app's access)")
+    return {name: value for name, value in env.items() if name not in unresolved}
+
+
 def load_settings(env: Mapping[str, str]) -> UpstreamSettings:
     """Read the settings table above from ``env``. Never raises: problems are collected
     in ``problems`` and the result fails closed (no key -> every event refused)."""
     problems: list[str] = []
+    env = _without_unresolved_references(env, problems)
     keys: list[str] = []
     hosts: set[str] = set()
     connection: ConnectionInfo | None = None

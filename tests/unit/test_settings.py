@@ -100,3 +100,17 @@ def test_entra_needs_a_tenant() -> None:
 @pytest.mark.parametrize(("value", "expected"), [("true", True), ("TRUE", True), ("1", True), ("no", False)])
 def test_dev_override_must_be_explicit(value: str, expected: bool) -> None:
     assert load_settings({"WebPubSubAllowUnauthenticated": value}).allow_unauthenticated is expected
+
+
+def test_an_unresolved_key_vault_reference_is_never_used_as_a_key() -> None:
+    reference = "@Microsoft.KeyVault(SecretUri=https://kv-x.vault.azure.net/secrets/webpubsub-access-keys/)"
+    settings = load_settings(
+        {
+            "WebPubSubAccessKeys": reference,
+            "WebPubSubConnectionString__serviceUri": "https://x.webpubsub.azure.com",
+        }
+    )
+    assert settings.access_keys == ()
+    assert not settings.has_upstream_auth  # fails closed: every event refused with 401
+    assert any("unresolved Key Vault reference" in p for p in settings.problems)
+    assert reference not in " ".join(settings.problems)
