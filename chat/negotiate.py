@@ -1,6 +1,7 @@
 """``GET /api/negotiate?room=<room>``: a short-lived client access URL for the signed-in user.
 
-Response: ``{"url", "userId", "room", "expiresInMinutes"}``. The token carries the user id
+Response: ``{"url", "userId", "room", "expiresInMinutes"}``; 401 ``{"error", "loginUrl"?}``
+(``loginUrl`` when App Service Authentication is on). The token carries the user id
 (``sub``) and only the room's join/leave role: clients cannot publish to groups
 themselves; every chat message goes through the server's ``chat`` event, which decides
 the sender and checks the text.
@@ -17,7 +18,9 @@ from shared import get_service_client
 
 from .app import HUB, blueprint
 from .config import DEFAULT_ROOM, allowed_rooms, token_minutes
-from .identity import InvalidUserName, NotAuthenticated, resolve_user
+from .identity import InvalidUserName, NotAuthenticated, platform_auth_enabled, resolve_user
+
+LOGIN_URL = "/.auth/login/aad?post_login_redirect_uri=/api/index"
 
 
 def _json(status: int, body: dict[str, object]) -> func.HttpResponse:
@@ -32,7 +35,10 @@ async def negotiate(req: func.HttpRequest) -> func.HttpResponse:
     try:
         user_id = resolve_user(req.headers, req.params)
     except NotAuthenticated:
-        return _json(401, {"error": "sign in to chat"})
+        body: dict[str, object] = {"error": "sign in to chat"}
+        if platform_auth_enabled():  # App Service Authentication is on: tell the page where to sign in
+            body["loginUrl"] = LOGIN_URL
+        return _json(401, body)
     except InvalidUserName as invalid:
         return _json(400, {"error": str(invalid)})
     room = req.params.get("room") or DEFAULT_ROOM

@@ -62,7 +62,9 @@ async def test_principal_headers_are_ignored_unless_platform_auth_is_on(
 ) -> None:
     monkeypatch.setenv("ChatAllowQueryUserName", "false")
     forged = negotiate_request({}, {"X-MS-CLIENT-PRINCIPAL-NAME": "admin@contoso.com"})
-    assert (await invoke("negotiate", forged)).status_code == 401
+    refused = await invoke("negotiate", forged)
+    assert refused.status_code == 401
+    assert "loginUrl" not in json.loads(refused.get_body())
 
     monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
     response = await invoke(
@@ -71,6 +73,8 @@ async def test_principal_headers_are_ignored_unless_platform_auth_is_on(
     )
     body = json.loads(response.get_body())
     assert body["userId"] == "carol@contoso.com"
+    anonymous = json.loads((await invoke("negotiate", negotiate_request({}))).get_body())
+    assert anonymous["loginUrl"].startswith("/.auth/login/aad")
     assert token_claims(body["url"], recorder.endpoint)["sub"] == "carol@contoso.com"
 
 
