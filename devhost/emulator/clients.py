@@ -51,7 +51,7 @@ from .messages import (
     build_disconnected,
     parse_request,
 )
-from .outbound import OutboundQueue
+from .outbound import OutboundQueue, encode_message
 from .tokens import ClientIdentity, TokenError, validate_client_token
 from .upstream import SYSTEM_CONTENT_TYPE, UpstreamCaller, UpstreamFailure, UpstreamResult
 
@@ -218,13 +218,11 @@ class ClientEndpoint:
     def _attach(
         self, session: _Session, ws: web.WebSocketResponse, request: web.Request, first: str | None
     ) -> None:
+        transport = request.transport
+        assert isinstance(transport, asyncio.WriteTransport)  # prepare() succeeded, so it is open
         session.ws = ws
-        session.transport = request.transport
-        outbound = OutboundQueue(
-            ws,
-            max_messages=self._config.outbound_max_messages,
-            max_bytes=self._config.outbound_max_bytes,
-        )
+        session.transport = transport
+        outbound = OutboundQueue(ws, transport, max_bytes=self._config.outbound_max_bytes)
         session.conn.attach(outbound, first)
 
     # -- recovery (reliable protocol) --------------------------------------------------------
@@ -475,7 +473,7 @@ class ClientEndpoint:
             return
         outbound = conn.outbound
         if notify and outbound is not None and conn.kind is not ClientKind.SIMPLE:
-            outbound.put(build_disconnected(reason))
+            outbound.put(encode_message(build_disconnected(reason)))
         ws, transport = session.ws, session.transport
         session.ws = None
         self._finish(session, reason, detach=False)

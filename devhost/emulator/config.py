@@ -215,8 +215,7 @@ class EmulatorConfig:
     reload_interval: float = 1.0  # seconds between settings-file mtime checks; 0 disables
     public_host: str = "localhost"  # host name printed in the connection string
     recovery_window: float = 30.0  # reliable clients may reconnect within this many seconds
-    outbound_max_messages: int = 1000  # per connection, waiting to be written
-    outbound_max_bytes: int = 16 * 1024 * 1024
+    outbound_max_bytes: int = 16 * 1024 * 1024  # per connection, written but not yet taken by the peer
     reliable_max_messages: int = 1000  # unacked messages kept for replay
     reliable_max_bytes: int = 16 * 1024 * 1024
     max_message_bytes: int = MAX_MESSAGE_BYTES

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 
 from .messages import JSON_PROTOCOL, RELIABLE_JSON_PROTOCOL, Delivery
-from .outbound import Frame, OutboundQueue
+from .outbound import OutboundQueue, encode_message
 
 # WebSocket close codes used by the emulator.
 CLOSE_NORMAL = 1000
@@ -82,7 +82,7 @@ class Connection:
         # reliable protocol only
         self.reconnection_token = secrets.token_urlsafe(24) if self.kind is ClientKind.RELIABLE else None
         self._next_sequence_id = 1
-        self._unacked: deque[tuple[int, str]] = deque()
+        self._unacked: deque[tuple[int, bytes]] = deque()  # (sequenceId, encoded frame)
         self._unacked_bytes = 0
         self._reliable_max_messages = reliable_max_messages
         self._reliable_max_bytes = reliable_max_bytes
@@ -127,32 +127,35 @@ class Connection:
         return False
 
     # -- sending ---------------------------------------------------------------------
-    def send_frame(self, frame: Frame) -> None:
-        """Queue an unsequenced frame (system message, ack, pong, reply to a simple client)."""
-        if self.outbound is not None and not self.outbound.put(frame):
-            self.terminate(self.overflow_close_code, "slow consumer: outbound queue full")
+    def send_frame(self, frame: str | bytes) -> None:
+        """Queue an unsequenced frame (system message, ack, pong)."""
+        self._write(encode_message(frame))
+
+    def _write(self, wire: bytes) -> None:
+        if self.outbound is not None and not self.outbound.put(wire):
+            self.terminate(self.overflow_close_code, "slow consumer: outbound buffer full")
 
     def deliver(self, delivery: Delivery) -> None:
         """Queue a data message in this connection's protocol."""
         if self.ended:
             return
-        if self.kind is ClientKind.SIMPLE:
-            frame: Frame = delivery.raw_frame
-        elif self.kind is ClientKind.JSON:
-            frame = delivery.json_frame
+        if self.kind is ClientKind.JSON:
+            self._write(delivery.json_wire)
+        elif self.kind is ClientKind.SIMPLE:
+            self._write(delivery.raw_wire)
         else:
             sequence_id = self._next_sequence_id
             self._next_sequence_id += 1
-            frame = delivery.reliable_frame(sequence_id)
-            self._unacked.append((sequence_id, frame))
-            self._unacked_bytes += len(frame)
+            wire = delivery.reliable_wire(sequence_id)
+            self._unacked.append((sequence_id, wire))
+            self._unacked_bytes += len(wire)
             if (
                 len(self._unacked) > self._reliable_max_messages
                 or self._unacked_bytes > self._reliable_max_bytes
             ):
                 self.terminate(CLOSE_POLICY, "too many unacknowledged messages")
                 return
-        self.send_frame(frame)
+            self._write(wire)
 
     @property
     def overflow_close_code(self) -> int:
@@ -168,17 +171,17 @@ class Connection:
     def unacked_count(self) -> int:
         return len(self._unacked)
 
-    def attach(self, outbound: OutboundQueue, first_frame: Frame | None = None) -> None:
+    def attach(self, outbound: OutboundQueue, first_frame: str | None = None) -> None:
         """Use a new transport: send ``first_frame``, then replay what is unacknowledged."""
         if self.outbound is not None:
             self.outbound.stop()
         self.outbound = outbound
         if first_frame is not None:
-            outbound.put(first_frame)
-        for _, frame in self._unacked:
-            if not outbound.put(frame):
-                self.terminate(self.overflow_close_code, "slow consumer: outbound queue full")
-                return
+            self.send_frame(first_frame)
+        for _, wire in self._unacked:
+            if self.ended or self.outbound is not outbound:
+                return  # terminated by a cap while replaying
+            self._write(wire)
 
     def detach(self) -> None:
         if self.outbound is not None:

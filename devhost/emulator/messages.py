@@ -19,6 +19,8 @@ from enum import Enum, StrEnum
 from functools import cached_property
 from typing import Any
 
+from .outbound import OPCODE_TEXT, encode_frame, encode_message
+
 JSON_PROTOCOL = "json.webpubsub.azure.v1"
 RELIABLE_JSON_PROTOCOL = "json.reliable.webpubsub.azure.v1"
 SUPPORTED_PROTOCOLS = (JSON_PROTOCOL, RELIABLE_JSON_PROTOCOL)
@@ -166,6 +168,18 @@ class Delivery:
 
     def reliable_frame(self, sequence_id: int) -> str:
         return '{"sequenceId":' + str(sequence_id) + "," + self._json_members + "}"
+
+    # Encoded WebSocket frames, shared by every recipient of a broadcast.
+    @cached_property
+    def raw_wire(self) -> bytes:
+        return encode_message(self.raw_frame)
+
+    @cached_property
+    def json_wire(self) -> bytes:
+        return encode_message(self.json_frame)
+
+    def reliable_wire(self, sequence_id: int) -> bytes:
+        return encode_frame(self.reliable_frame(sequence_id).encode(), OPCODE_TEXT)
 
 
 # -- client requests (json.webpubsub.azure.v1 and its reliable variant) -------------------

@@ -355,7 +355,7 @@ def _raw_upgrade(port: int, path: str) -> socket.socket:
 
 
 async def test_slow_consumer_is_disconnected_instead_of_growing_memory() -> None:
-    async with start_emulator(make_config(outbound_max_messages=20)) as emu:
+    async with start_emulator(make_config(outbound_max_bytes=1024 * 1024)) as emu:
         path = client_url(emu, user_id="slow").split(f":{emu.port}", 1)[1]
         sock = await asyncio.to_thread(_raw_upgrade, emu.port, path)
         try:

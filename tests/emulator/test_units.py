@@ -23,7 +23,7 @@ from devhost.emulator.config import (
 from devhost.emulator.hubs import CLOSE_POLICY, Connection
 from devhost.emulator.messages import Delivery, Payload, ProtocolViolation, parse_request
 from devhost.emulator.odata import FilterError, parse_filter
-from devhost.emulator.outbound import OutboundQueue
+from devhost.emulator.outbound import OutboundQueue, encode_frame
 from devhost.emulator.tokens import TokenError, validate_client_token, validate_rest_token
 
 KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
@@ -266,43 +266,55 @@ def test_reliable_frames_carry_sequence_ids() -> None:
 # -- bounded queues ---------------------------------------------------------------------------
 
 
-class StalledSocket:
-    """A WebSocket whose peer never reads: every send blocks."""
+class StalledTransport(asyncio.WriteTransport):
+    """A transport whose peer never reads: everything written stays buffered."""
 
     def __init__(self) -> None:
-        self.sent = 0
+        super().__init__()
+        self.buffered = 0
 
-    async def send_str(self, data: str) -> None:
-        self.sent += 1
-        await asyncio.Event().wait()
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.buffered += len(data)
 
-    async def send_bytes(self, data: bytes) -> None:
-        await self.send_str("")
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+    def is_closing(self) -> bool:
+        return False
 
 
-async def test_outbound_queue_refuses_frames_past_its_caps() -> None:
-    queue = OutboundQueue(StalledSocket(), max_messages=3, max_bytes=1000)  # type: ignore[arg-type]
-    assert all(queue.put("x") for _ in range(3))
-    await asyncio.sleep(0)  # the writer takes one frame and stalls
-    assert queue.put("x")
-    assert not queue.put("x")
-    assert queue.pending == 3
+class OpenSocket:
+    closed = False
+
+
+def stalled_queue(max_bytes: int) -> OutboundQueue:
+    return OutboundQueue(OpenSocket(), StalledTransport(), max_bytes=max_bytes)  # type: ignore[arg-type]
+
+
+def test_frames_are_encoded_per_rfc6455() -> None:
+    assert encode_frame(b"hi", 1) == b"\x81\x02hi"
+    assert encode_frame(b"x" * 200, 2)[:4] == b"\x82\x7e\x00\xc8"
+    assert encode_frame(b"x" * 70000, 1)[:10] == b"\x81\x7f" + (70000).to_bytes(8, "big")
+
+
+def test_outbound_queue_refuses_frames_past_its_cap() -> None:
+    queue = stalled_queue(max_bytes=10)
+    assert queue.put(b"123456")
+    assert not queue.put(b"123456")
+    assert queue.pending_bytes == 6
     queue.stop()
-    by_bytes = OutboundQueue(StalledSocket(), max_messages=100, max_bytes=10)  # type: ignore[arg-type]
-    assert by_bytes.put("123456") and not by_bytes.put("123456")
-    by_bytes.stop()
+    assert queue.put(b"1") and queue.pending_bytes == 6  # stopped: dropped, not written
 
 
-async def test_connection_terminates_slow_consumers_and_bounds_reliable_buffers() -> None:
+def test_connection_terminates_slow_consumers_and_bounds_reliable_buffers() -> None:
     closed: list[tuple[int, str]] = []
     simple = Connection(hub="h", connection_id="c", user_id=None, subprotocol=None)
     simple.terminate = lambda code, reason: closed.append((code, reason))
-    simple.attach(OutboundQueue(StalledSocket(), max_messages=2, max_bytes=10**6))  # type: ignore[arg-type]
+    simple.attach(stalled_queue(max_bytes=10))
     delivery = Delivery(Payload.from_http("text/plain", b"m"))
     for _ in range(5):
-        simple.deliver(delivery)
+        simple.deliver(delivery)  # 3 bytes per frame
     assert closed and closed[0][0] == 1011
-    simple.detach()
 
     closed.clear()
     reliable = Connection(

@@ -1,0 +1,361 @@
+"""Benchmark: the emulator against a minimal aiohttp broadcast server, side by side.
+
+    python -m bench.emulator [--clients 1000] [--messages 50] [--rate 200] [--seconds 8]
+
+Both servers run as subprocesses pinned to CPU 0; this process holds every client
+(aiohttp WebSockets) on CPU 1, so clients never share a process with a server.
+
+1. Fan-out: ``--messages`` broadcasts of a ~150-byte JSON message to ``--clients``
+   connected sockets (emulator: REST ``send_to_all``; baseline: ``POST /broadcast``).
+   Reported as deliveries per second of wall time (first trigger to last receipt)
+   and per second of server CPU time.
+2. Chat round trip: clients sit in rooms of 10; every 1/``--rate`` s the next client
+   sends to its room (emulator: ``sendToGroup`` on ``json.webpubsub.azure.v1``;
+   baseline: a raw frame) and we time until the sender gets its own message back.
+
+The last column is emulator / baseline (higher is better for throughput, lower for latency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import jwt
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
+HUB = "bench"
+ROOM_SIZE = 10
+SERVER_CPU = 0
+CLIENT_CPU = 1
+
+
+@dataclass
+class Server:
+    name: str
+    process: asyncio.subprocess.Process
+    port: int
+
+    def cpu_seconds(self) -> float:
+        """utime + stime of the server process, from /proc (Linux)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
+
+
+def _pin(cpu: int) -> None:
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > cpu:
+        os.sched_setaffinity(0, {cpu})
+
+
+async def start_server(name: str, argv: list[str], pattern: str) -> Server:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *argv,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        preexec_fn=lambda: _pin(SERVER_CPU),
+    )
+    assert process.stdout is not None
+    while True:
+        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        if not line:
+            raise RuntimeError(f"{name} exited before listening")
+        match = re.search(pattern, line)
+        if match:
+            # keep draining stdout so the server never blocks on a full pipe
+            asyncio.get_running_loop().create_task(_drain(process.stdout))
+            return Server(name, process, int(match.group(1)))
+
+
+async def _drain(stream: asyncio.StreamReader) -> None:
+    while await stream.readline():
+        pass
+
+
+# -- the two servers' client-side dialects --------------------------------------------------
+
+
+class Dialect:
+    """How clients connect, broadcast and chat on one kind of server."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.base = f"http://127.0.0.1:{server.port}"
+
+    def socket_url(self, index: int) -> tuple[str, list[str]]:
+        raise NotImplementedError
+
+    async def broadcast(self, session: aiohttp.ClientSession, body: str) -> None:
+        raise NotImplementedError
+
+    def chat_frame(self, room: str, data: str) -> str:
+        raise NotImplementedError
+
+    def chat_data(self, frame: str) -> str:
+        raise NotImplementedError
+
+
+class BaselineDialect(Dialect):
+    def socket_url(self, index: int) -> tuple[str, list[str]]:
+        return f"{self.base}/ws?room=r{index // ROOM_SIZE}", []
+
+    async def broadcast(self, session: aiohttp.ClientSession, body: str) -> None:
+        async with session.post(f"{self.base}/broadcast", data=body) as resp:
+            assert resp.status == 202
+
+    def chat_frame(self, room: str, data: str) -> str:
+        return data
+
+    def chat_data(self, frame: str) -> str:
+        return frame
+
+
+class EmulatorDialect(Dialect):
+    def socket_url(self, index: int) -> tuple[str, list[str]]:
+        claims = {
+            "aud": f"http://localhost:{self.server.port}/client/hubs/{HUB}",
+            "exp": int(time.time()) + 3600,
+            "sub": f"user{index}",
+            "role": ["webpubsub.sendToGroup"],
+            "webpubsub.group": [f"r{index // ROOM_SIZE}"],
+        }
+        token = jwt.encode(claims, KEY, algorithm="HS256")
+        return f"{self.base}/client/hubs/{HUB}?access_token={token}", ["json.webpubsub.azure.v1"]
+
+    async def broadcast(self, session: aiohttp.ClientSession, body: str) -> None:
+        url = f"http://localhost:{self.server.port}/api/hubs/{HUB}/:send?api-version=2024-12-01"
+        token = jwt.encode({"aud": url, "exp": int(time.time()) + 60}, KEY, algorithm="HS256")
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        async with session.post(url, data=body, headers=headers) as resp:
+            assert resp.status == 202, resp.status
+
+    def chat_frame(self, room: str, data: str) -> str:
+        return json.dumps({"type": "sendToGroup", "group": room, "dataType": "text", "data": data})
+
+    def chat_data(self, frame: str) -> str:
+        message = json.loads(frame)
+        return str(message.get("data", "")) if message.get("type") == "message" else ""
+
+
+# -- clients ---------------------------------------------------------------------------------
+
+
+class Clients:
+    """``count`` WebSockets with one reader task each."""
+
+    def __init__(self, dialect: Dialect, session: aiohttp.ClientSession, count: int) -> None:
+        self.dialect = dialect
+        self.session = session
+        self.count = count
+        self.sockets: list[aiohttp.ClientWebSocketResponse] = []
+        self.received = 0
+        self.target = 0
+        self.done = asyncio.Event()
+        self.on_frame: Callable[[int, str], None] | None = None
+        self._readers: list[asyncio.Task[None]] = []
+
+    async def connect(self) -> None:
+        semaphore = asyncio.Semaphore(50)
+
+        async def one(index: int) -> aiohttp.ClientWebSocketResponse:
+            url, protocols = self.dialect.socket_url(index)
+            async with semaphore:
+                return await self.session.ws_connect(url, protocols=protocols, compress=0, autoping=True)
+
+        self.sockets = list(await asyncio.gather(*(one(i) for i in range(self.count))))
+        self._readers = [
+            asyncio.get_running_loop().create_task(self._read(i, ws)) for i, ws in enumerate(self.sockets)
+        ]
+        await asyncio.sleep(0.5)  # let the emulator's connected system messages arrive
+        self.received = 0
+
+    async def _read(self, index: int, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type is not aiohttp.WSMsgType.TEXT:
+                continue
+            if self.on_frame is not None:
+                self.on_frame(index, msg.data)
+                continue
+            self.received += 1
+            if self.received == self.target:
+                self.done.set()
+
+    async def close(self) -> None:
+        for task in self._readers:
+            task.cancel()
+        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
+
+
+async def fanout(clients: Clients, messages: int) -> tuple[float, float]:
+    """Return (deliveries per wall second, deliveries per server CPU second)."""
+    body = json.dumps({"kind": "broadcast", "text": "x" * 100, "n": 0})
+    clients.received = 0
+    clients.target = clients.count * messages
+    clients.done.clear()
+    cpu_before = clients.dialect.server.cpu_seconds()
+    started = time.perf_counter()
+    for _ in range(messages):
+        await clients.dialect.broadcast(clients.session, body)
+    await asyncio.wait_for(clients.done.wait(), 120)
+    elapsed = time.perf_counter() - started
+    cpu = clients.dialect.server.cpu_seconds() - cpu_before
+    deliveries = clients.target
+    return deliveries / elapsed, deliveries / max(cpu, 1e-3)
+
+
+async def chat(clients: Clients, rate: float, seconds: float) -> list[float]:
+    """Round-trip latencies in milliseconds at a steady send rate."""
+    pending: dict[str, float] = {}
+    latencies: list[float] = []
+    dialect = clients.dialect
+
+    def on_frame(index: int, frame: str) -> None:
+        data = dialect.chat_data(frame)
+        sender, _, _ = data.partition("|")
+        if sender == str(index):
+            sent = pending.pop(data, None)
+            if sent is not None:
+                latencies.append((time.perf_counter() - sent) * 1000)
+
+    clients.on_frame = on_frame
+    interval = 1 / rate
+    total = int(rate * seconds)
+    loop_start = time.perf_counter()
+    for n in range(total):
+        target = loop_start + n * interval
+        delay = target - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        index = n % clients.count
+        data = f"{index}|{n}"
+        pending[data] = time.perf_counter()
+        await clients.sockets[index].send_str(dialect.chat_frame(f"r{index // ROOM_SIZE}", data))
+    deadline = time.perf_counter() + 5
+    while pending and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    clients.on_frame = None
+    if pending:
+        print(f"  warning: {len(pending)} chat messages never came back", file=sys.stderr)
+    return latencies
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@dataclass
+class Result:
+    fanout_wall: float
+    fanout_cpu: float
+    p50: float
+    p99: float
+    samples: int
+
+
+async def measure(dialect: Dialect, args: argparse.Namespace) -> Result:
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        clients = Clients(dialect, session, args.clients)
+        await clients.connect()
+        await fanout(clients, 5)  # warm-up
+        walls, cpus = [], []
+        for _ in range(args.rounds):
+            wall, cpu = await fanout(clients, args.messages)
+            walls.append(wall)
+            cpus.append(cpu)
+        latencies = await chat(clients, args.rate, args.seconds)
+        await clients.close()
+    return Result(
+        max(walls), max(cpus), percentile(latencies, 0.5), percentile(latencies, 0.99), len(latencies)
+    )
+
+
+async def run(args: argparse.Namespace) -> dict[str, Result]:
+    _pin(CLIENT_CPU)
+    baseline = await start_server("baseline", ["bench/baseline_server.py", "0"], r"listening on (\d+)")
+    emulator = await start_server(
+        "emulator", ["-m", "devhost.emulator", "--port", "0"], r"listening on http://[^:]+:(\d+)"
+    )
+    results: dict[str, Result] = {}
+    runners: list[tuple[str, Callable[[], Awaitable[Result]]]] = [
+        ("baseline", lambda: measure(BaselineDialect(baseline), args)),
+        ("emulator", lambda: measure(EmulatorDialect(emulator), args)),
+    ]
+    try:
+        for name, runner in runners:
+            print(f"measuring {name} ...", file=sys.stderr, flush=True)
+            results[name] = await runner()
+    finally:
+        await baseline.stop()
+        await emulator.stop()
+    return results
+
+
+def table(results: dict[str, Result], args: argparse.Namespace) -> str:
+    base, emu = results["baseline"], results["emulator"]
+    rows = [
+        (
+            "fan-out, deliveries/s (wall)",
+            base.fanout_wall,
+            emu.fanout_wall,
+            emu.fanout_wall / base.fanout_wall,
+            "{:,.0f}",
+        ),
+        (
+            "fan-out, deliveries/server CPU-s",
+            base.fanout_cpu,
+            emu.fanout_cpu,
+            emu.fanout_cpu / base.fanout_cpu,
+            "{:,.0f}",
+        ),
+        (f"chat p50 ms @ {args.rate:g} msg/s", base.p50, emu.p50, emu.p50 / base.p50, "{:.2f}"),
+        (f"chat p99 ms @ {args.rate:g} msg/s", base.p99, emu.p99, emu.p99 / base.p99, "{:.2f}"),
+    ]
+    lines = [
+        f"{args.clients} clients, {args.messages} broadcasts x {args.rounds} rounds, "
+        f"chat {args.seconds:g} s ({base.samples} / {emu.samples} samples)",
+        f"{'metric':36} {'baseline':>12} {'emulator':>12} {'emu/base':>9}",
+    ]
+    for label, b, e, ratio, fmt in rows:
+        lines.append(f"{label:36} {fmt.format(b):>12} {fmt.format(e):>12} {ratio:>8.2f}x")
+    verdict_fanout = "PASS" if emu.fanout_wall / base.fanout_wall >= 0.7 else "FAIL"
+    verdict_p99 = "PASS" if emu.p99 < 50 else "FAIL"
+    lines.append(f"targets: fan-out >= 0.7x baseline: {verdict_fanout}; chat p99 < 50 ms: {verdict_p99}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--messages", type=int, default=50, help="broadcasts per fan-out round")
+    parser.add_argument("--rounds", type=int, default=3, help="fan-out rounds (best is reported)")
+    parser.add_argument("--rate", type=float, default=200.0, help="chat messages per second")
+    parser.add_argument("--seconds", type=float, default=8.0, help="chat duration")
+    args = parser.parse_args(argv)
+    results = asyncio.run(run(args))
+    print(table(results, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())
