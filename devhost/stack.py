@@ -99,6 +99,9 @@ class RunningStack:
             await self.functions.stop()
         finally:
             try:
+                # Close client sockets before the runner's graceful shutdown, which would
+                # otherwise wait its whole timeout for the still-open WebSocket handlers.
+                await self.emulator.clients.shutdown()
                 await self.emulator.stop()
             finally:
                 await close_service_clients()
