@@ -391,3 +391,39 @@ async def test_handler_failing_validation_gets_no_events(upstream: Upstream) -> 
             await session.ws_connect(client_url(emu))
         assert info.value.status == 500
     assert upstream.recorder.options and not upstream.recorder.of("connect")
+
+
+async def test_settings_file_is_hot_reloaded(tmp_path, upstream: Upstream) -> None:
+    path = tmp_path / "appsettings.json"
+
+    def write(pattern: str) -> None:
+        handler = {
+            "UrlTemplate": upstream.base_url + "/api/{hub}/{event}",
+            "SystemEvents": [],
+            "EventPattern": pattern,
+        }
+        path.write_text(json.dumps({"WebPubSub": {"Hubs": {HUB: {"EventHandlers": [handler]}}}}))
+
+    write("other")
+    async with start_emulator(make_config(settings_file=path, reload_interval=0.05)) as emu:
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(client_url(emu), protocols=[JSON_PROTOCOL])
+            await receive_json(ws)
+            await ws.send_json(
+                {"type": "event", "event": "echo", "dataType": "text", "data": "1", "ackId": 1}
+            )
+            assert (await receive_json(ws))["success"] is False  # no handler for "echo" yet
+            write("echo")
+            await asyncio.sleep(0.3)
+            await ws.send_json(
+                {"type": "event", "event": "echo", "dataType": "text", "data": "2", "ackId": 2}
+            )
+            assert (await receive_json(ws))["data"] == "2"
+            assert (await receive_json(ws))["success"] is True
+            path.write_text("{broken")  # a bad edit keeps the previous handlers
+            await asyncio.sleep(0.3)
+            await ws.send_json(
+                {"type": "event", "event": "echo", "dataType": "text", "data": "3", "ackId": 3}
+            )
+            assert (await receive_json(ws))["data"] == "3"
+            await ws.close()
