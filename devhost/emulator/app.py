@@ -7,6 +7,10 @@
 One port serves REST (``/api/...``), client WebSockets (``/client/...``) and health
 (``HEAD /api/health``). The upstream ``ClientSession`` and the settings-file watcher live
 in cleanup contexts, so nothing is created at import time.
+
+Secrets stay out of logs: the emulator never logs keys, tokens or signatures. Run the app
+without aiohttp's access log (``run_emulator`` does), because client URLs carry their
+access token in the query string.
 """
 
 from __future__ import annotations

@@ -497,7 +497,9 @@ class ClientEndpoint:
             if outbound is not None:
                 await outbound.drain(CLOSE_TIMEOUT)
                 outbound.stop()
-            await asyncio.wait_for(ws.close(code=code, message=reason.encode()[:120]), CLOSE_TIMEOUT)
+            # a close reason is at most 123 bytes of valid UTF-8
+            message = reason.encode()[:120].decode("utf-8", "ignore").encode()
+            await asyncio.wait_for(ws.close(code=code, message=message), CLOSE_TIMEOUT)
         except (TimeoutError, ConnectionError, RuntimeError):
             if transport is not None:
                 transport.abort()  # a consumer that stopped reading cannot take a close frame

@@ -82,6 +82,11 @@ def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def redact(url: str) -> str:
+    """The URL without its query: templates may carry a secret such as ``?code=<function key>``."""
+    return url.split("?", 1)[0]
+
+
 def allowed_origin_ok(values: list[str], origin: str) -> bool:
     """``WebHook-Allowed-Origin`` (possibly repeated or comma-separated) allows ``origin``."""
     for value in values:
@@ -134,10 +139,12 @@ class UpstreamCaller:
                         resp.headers.getall(WEBHOOK_ALLOWED_ORIGIN, []), self.origin
                     )
                     if not ok:
-                        log.warning("abuse-protection validation of %s failed (status %s)", url, resp.status)
+                        log.warning(
+                            "abuse-protection validation of %s failed (status %s)", redact(url), resp.status
+                        )
                     return ok
         except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("abuse-protection validation of %s failed: %s", url, type(exc).__name__)
+            log.warning("abuse-protection validation of %s failed: %s", redact(url), type(exc).__name__)
         return False
 
     # -- events --------------------------------------------------------------------------

@@ -427,3 +427,24 @@ async def test_settings_file_is_hot_reloaded(tmp_path, upstream: Upstream) -> No
             )
             assert (await receive_json(ws))["data"] == "3"
             await ws.close()
+
+
+async def test_keys_and_tokens_never_reach_the_logs(
+    emulator: RunningEmulator, upstream: Upstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    upstream.recorder.event_answer = (500, b"", "text/plain", {})
+    url = client_url(emulator, user_id="secretive")
+    token = url.split("access_token=")[1]
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(url)
+        await ws.send_str("x")  # fails upstream: logged, then closed
+        await ws.receive(timeout=3)
+        with pytest.raises(aiohttp.WSServerHandshakeError):
+            await session.ws_connect(url + "x")
+    async with AsyncServiceClient.from_connection_string(emulator.connection_string, hub=HUB) as svc:
+        await svc.send_to_all({"a": 1})
+    await upstream.recorder.wait_for("disconnected")
+    assert caplog.records, "expected the failures above to be logged"
+    for secret in (PRIMARY, SECONDARY, token):
+        assert secret not in caplog.text
