@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,30 @@ from .stack_process import StackProcess
 
 JSON_SUBPROTOCOL = "json.webpubsub.azure.v1"
 WAIT = 10.0
+_TOKEN = re.compile(r"(access_token=)[^&'\"\s]+")
+
+
+def redact(text: str) -> str:
+    """Client URLs carry a token: keep it out of assertion messages and logs."""
+    return _TOKEN.sub(r"\1<redacted>", text)
+
+
+class _RedactTokens(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), ()
+        return True
+
+
+# The SDK logs the client URL when a connection attempt fails.
+logging.getLogger("azure.messaging.webpubsubclient.aio._client").addFilter(_RedactTokens())
+
+
+class UpgradeRefused(AssertionError):
+    """The WebSocket upgrade was answered with an HTTP error status."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"WebSocket upgrade refused with HTTP {status}")
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -143,7 +169,10 @@ class RawClient(Recorder):
     ) -> RawClient:
         negotiated = await negotiate(session, stack, name, room)
         protocols = (subprotocol,) if subprotocol else ()
-        ws = await session.ws_connect(negotiated["url"], protocols=protocols, autoping=True)
+        try:
+            ws = await session.ws_connect(negotiated["url"], protocols=protocols, autoping=True)
+        except aiohttp.WSServerHandshakeError as refused:
+            raise UpgradeRefused(refused.status) from None  # its message holds the token
         assert ws.protocol == subprotocol, f"server picked {ws.protocol!r}"
         client = cls(ws, negotiated["userId"], negotiated["room"])
         if subprotocol:
@@ -234,7 +263,10 @@ class SdkClient(Recorder):
 
         await self.client.subscribe(CallbackType.GROUP_MESSAGE, on_group)
         await self.client.subscribe(CallbackType.SERVER_MESSAGE, on_server)
-        await self.client.open()
+        try:
+            await self.client.open()
+        except Exception as failed:  # OpenClientError's message holds the client URL
+            raise AssertionError(f"SDK client did not open: {redact(str(failed))}") from None
         return self
 
     async def send_chat(self, text: str) -> None:

@@ -16,6 +16,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +82,19 @@ class StackProcess:
                 if remaining <= 0 or (self.process.poll() is not None and self._reader_done()):
                     raise AssertionError(f"no output line matched {pattern!r}:\n" + "\n".join(self.output))
                 self._changed.wait(min(remaining, 0.5))
+
+    def sync_output(self) -> None:
+        """Wait until everything the stack logged before now has been read.
+
+        Requests a unique unknown path and waits for its access-log line: the child writes
+        its log in order, so every earlier line has been read by then.
+        """
+        marker = f"/api/log-sync-{uuid.uuid4().hex}"
+        try:
+            urllib.request.urlopen(self.functions_url + marker, timeout=10)  # noqa: S310 - our own http URL
+        except urllib.error.HTTPError as not_found:
+            assert not_found.code == 404
+        self.wait_for_output(re.escape(f"GET {marker} 404"))
 
     def _reader_done(self) -> bool:
         return self._reader is None or not self._reader.is_alive()
