@@ -42,8 +42,8 @@ logging.getLogger("azure.messaging.webpubsubclient.aio._client").addFilter(_Reda
 class UpgradeRefused(AssertionError):
     """The WebSocket upgrade was answered with an HTTP error status."""
 
-    def __init__(self, status: int) -> None:
-        super().__init__(f"WebSocket upgrade refused with HTTP {status}")
+    def __init__(self, status: int, log: str = "") -> None:
+        super().__init__(f"WebSocket upgrade refused with HTTP {status}\n{log}".rstrip())
         self.status = status
 
 
@@ -172,7 +172,10 @@ class RawClient(Recorder):
         try:
             ws = await session.ws_connect(negotiated["url"], protocols=protocols, autoping=True)
         except aiohttp.WSServerHandshakeError as refused:
-            raise UpgradeRefused(refused.status) from None  # its message holds the token
+            # Not re-raised: its message holds the token. The stack's log says why instead.
+            stack.sync_output()
+            why = [line for line in stack.output if "refused" in line or "rejected" in line]
+            raise UpgradeRefused(refused.status, "\n".join(why[-4:])) from None
         assert ws.protocol == subprotocol, f"server picked {ws.protocol!r}"
         client = cls(ws, negotiated["userId"], negotiated["room"])
         if subprotocol:
