@@ -89,11 +89,10 @@ class RunningStack:
         return self.api_url(PAGE_ROUTE)
 
     async def stop(self) -> None:
-        """Stop the Functions host first, then the emulator, then close the app's REST clients.
+        """Stop the Functions host, then the emulator, then close the app's REST clients.
 
-        Stopping the emulator closes its client connections; their ``disconnected`` events then
-        find no handler, which the emulator only logs, rather than running broadcasts against a
-        service that is going away.
+        The emulator closes its client sockets (1001) without sending ``disconnected`` events,
+        so no handler runs a broadcast against a service that is going away.
         """
         try:
             await self.functions.stop()
