@@ -18,7 +18,7 @@ from tests.e2e.clients import redact
 from tests.e2e.fixtures import new_access_key
 from tests.e2e.stack_process import REPO, StackProcess, start_stack_process
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]  # e2e too: it starts real servers
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
