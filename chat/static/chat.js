@@ -17,6 +17,7 @@
   const BACKOFF_FIRST_MS = 1000;
   const BACKOFF_MAX_MS = 30000;
   const STORAGE_KEY = "webpubsub-chat-name";
+  const ECHO_WAIT_MS = 5000;
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -173,8 +174,16 @@
     }
     if (message.success || (message.error && message.error.name === "Duplicate")) {
       // The room broadcast (our own message, echoed) normally arrives before the ack and
-      // removes the entry; until it does, the message stays marked as sending.
+      // removes the entry. If the echo never matches (say the server trimmed other
+      // whitespace than we did), the service still accepted it: stop saying "Sending…".
       entry.acked = true;
+      setTimeout(() => {
+        if (session.pending.get(message.ackId) === entry) {
+          session.pending.delete(message.ackId);
+          entry.item.classList.remove("sending");
+          entry.item.querySelector(".send-state").remove();
+        }
+      }, ECHO_WAIT_MS);
       return;
     }
     session.pending.delete(message.ackId);
@@ -193,12 +202,15 @@
     }
   }
 
-  // An error reply answers the oldest message that was neither confirmed nor failed yet.
+  // An error reply comes just before the ack of the event it answers: it belongs to the
+  // oldest message that is not acked yet.
   function failOldestPending(reason) {
     for (const [ackId, entry] of session.pending) {
-      session.pending.delete(ackId);
-      markFailed(entry, reason);
-      return true;
+      if (!entry.acked) {
+        session.pending.delete(ackId);
+        markFailed(entry, reason);
+        return true;
+      }
     }
     return false;
   }
