@@ -61,8 +61,10 @@ class ConnectionContext(_Frozen):
 
 def _as_string_lists(value: Any) -> Any:
     """Claims/query/headers arrive as ``{name: [values]}``; tolerate scalars."""
-    if not isinstance(value, dict) or all(type(items) is list for items in value.values()):
-        return value  # the usual shape: let pydantic check the items
+    if not isinstance(value, dict):
+        return value
+    if all(type(items) is list and all(type(i) is str for i in items) for items in value.values()):
+        return value  # already {name: [str, ...]}: nothing to convert
     out: dict[str, list[str]] = {}
     for key, items in value.items():
         seq = items if isinstance(items, list) else [items]

@@ -13,6 +13,7 @@ skew are allowed. The clock is passed in (``now=``) so tests need no sleeping.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -128,8 +129,13 @@ def validate_client_token(
         user_id=sub if isinstance(sub, str) and sub else None,
         roles=_strings(claims.get(ROLE_CLAIM)),
         groups=tuple(dict.fromkeys(groups)),
-        claims={name: _as_list(value) for name, value in claims.items()},
+        # the service hands claims to the connect handler as lists of strings
+        claims={name: [_claim_text(v) for v in _as_list(value)] for name, value in claims.items()},
     )
+
+
+def _claim_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
 def validate_rest_token(

@@ -80,6 +80,14 @@ def test_connect_tolerates_scalar_claims_and_null_lists(core: UpstreamProtocol) 
     assert event.claims == {"sub": ["bob"], "n": ["5"]} and event.subprotocols == []
 
 
+def test_connect_accepts_numeric_claim_values_in_lists(core: UpstreamProtocol) -> None:
+    # token claims such as iat/exp can arrive as JSON numbers inside the lists
+    body = json.dumps({"claims": {"sub": ["bob"], "iat": [1700000000], "exp": [1700003600]}}).encode()
+    event = core.receive(raw("connect", body))
+    assert isinstance(event, ConnectEvent)
+    assert event.claims["iat"] == ["1700000000"] and event.claim("sub") == "bob"
+
+
 def test_mqtt_connect_has_its_properties(core: UpstreamProtocol) -> None:
     body = connect_body(
         mqtt={
