@@ -1,0 +1,391 @@
+"""Soak and fault test: hundreds of chat clients against the emulator and the real function app,
+with a fault-injecting proxy between them. Marked ``soak`` (and ``e2e``: real servers).
+
+    client tasks (this process) ──ws──▶ emulator (child process, tracemalloc)
+                                            │ events            ▲ REST sends (chat, probes)
+                                            ▼                   │
+                                  FaultProxy (this process) ──▶ function_app on devhost.functions
+                                  slow 1-3 s / 5xx, seeded         (child process)
+
+For ``SOAK_SECONDS`` (default 60) ``SOAK_CLIENTS`` (default 500) clients, half of them
+``json.reliable.webpubsub.azure.v1``, visit one of ``SOAK_ROOMS`` rooms, chat, sometimes drop
+and recover their TCP connection, leave and come back. Meanwhile this process sends numbered
+``probe`` messages to every room through the REST API (``SOAK_PROBE_INTERVAL`` s per room).
+``SOAK_SEED`` seeds the clients and the faults. Afterwards:
+
+(a) every accepted connection (the client got its ``connected`` message) reached the app with
+    exactly one ``disconnected`` event, counted per connection id at the proxy;
+(b) every reliable connection received, with contiguous ``sequenceId``s, every probe and every
+    acknowledged chat message sent to its room while it was connected, in order, no gaps;
+(c) the emulator is back at its baseline: no connections, groups, users, sessions, background
+    tasks or per-connection objects, and its traced heap growth since the baseline (tracemalloc,
+    started after a warm-up) is under ``HEAP_TOLERANCE`` of what the peak load needed;
+(d) the function app answered no forwarded event with a 5xx (statuses counted at the proxy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from .clients import Settings, SoakClient, Visit
+from .proxy import FaultPlan, FaultProxy
+
+REPO = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+HUB = "chat"
+SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
+CLIENTS = int(os.environ.get("SOAK_CLIENTS", "500"))
+ROOMS = int(os.environ.get("SOAK_ROOMS", "20"))
+SEED = int(os.environ.get("SOAK_SEED", "1234"))
+PROBE_INTERVAL = float(os.environ.get("SOAK_PROBE_INTERVAL", "1.0"))
+WARMUP_SECONDS = float(os.environ.get("SOAK_WARMUP_SECONDS", "10"))
+RECOVERY_WINDOW = 3.0  # emulator: a dropped reliable connection ends after this long
+RAMP_SECONDS = 5.0  # clients start spread over this time
+SETTLE_TIMEOUT = 60.0  # for the last disconnected events after the clients have gone
+HEAP_TOLERANCE = 0.05  # of the peak heap growth; see (c) above
+HEAP_FLOOR = 1024 * 1024  # bytes always tolerated: bounded caches (yarl URLs, json key memo), dict tables sized for the peak
+START_TIMEOUT = 30.0
+_SCRUBBED_PREFIXES = ("WebPubSub", "Chat", "DEVHOST_", "AzureFunctionsJobHost", "WEBSITE_AUTH", "SOAK_")
+
+pytestmark = [pytest.mark.soak, pytest.mark.e2e, pytest.mark.timeout(SECONDS + 240)]
+
+
+# -- processes ---------------------------------------------------------------------------------
+@dataclass
+class Child:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_PREFIXES)}
+    env.update(PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def _wait_for_line(child: Child, pattern: str) -> re.Match[str]:
+    regex = re.compile(pattern)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        for line in child.log.read_text(errors="replace").splitlines():
+            match = regex.search(line)
+            if match:
+                return match
+        if child.process.poll() is not None:
+            break
+        time.sleep(0.1)
+    child.stop()
+    raise AssertionError(f"no line matched {pattern!r}:\n{child.log.read_text(errors='replace')[-4000:]}")
+
+
+def _spawn(argv: list[str], log: Path, env: dict[str, str]) -> Child:
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, *argv], cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
+    return Child(process, log)
+
+
+@dataclass
+class Stack:
+    proxy: FaultProxy
+    emulator: Child
+    functions: Child
+    emulator_url: str
+    control_url: str
+    functions_url: str
+    connection_string: str
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    key = "soak-" + secrets.token_urlsafe(32)
+    proxy = FaultProxy(FaultPlan(seed=SEED))
+    runner = web.AppRunner(proxy.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, 0)
+    await site.start()
+    proxy_port = runner.addresses[0][1]
+    children: list[Child] = []
+    try:
+        emulator = _spawn(
+            ["-m", "tests.soak.emulator_process", "--upstream", f"http://{HOST}:{proxy_port}/api/{{hub}}/{{event}}",
+             "--recovery-window", str(RECOVERY_WINDOW)],
+            tmp_path / "emulator.log",
+            _env(SOAK_ACCESS_KEY=key),
+        )
+        children.append(emulator)
+        ports = json.loads((await asyncio.to_thread(_wait_for_line, emulator, r'^\{"port".*\}$')).group(0))
+        emulator_url = f"http://{HOST}:{ports['port']}"
+        connection_string = f"Endpoint={emulator_url};AccessKey={key};Version=1.0;"
+        settings = tmp_path / "local.settings.json"
+        rooms = ",".join(f"r{i}" for i in range(ROOMS))
+        values = {"FUNCTIONS_WORKER_RUNTIME": "python", "ChatAllowQueryUserName": "true", "ChatRooms": rooms}
+        settings.write_text(json.dumps({"IsEncrypted": False, "Values": values}))
+        functions = _spawn(
+            ["-m", "devhost.functions", "--host", HOST, "--port", "0", "--app-dir", str(REPO),
+             "--settings", str(settings)],
+            tmp_path / "functions.log",
+            _env(WebPubSubConnectionString=connection_string),
+        )
+        children.append(functions)
+        match = await asyncio.to_thread(_wait_for_line, functions, r"listening on (http://\S+)")
+        proxy.target = match.group(1)
+        yield Stack(
+            proxy=proxy,
+            emulator=emulator,
+            functions=functions,
+            emulator_url=emulator_url,
+            control_url=f"http://{HOST}:{ports['control_port']}",
+            functions_url=match.group(1),
+            connection_string=connection_string,
+        )
+        for child in children:  # the key must never reach a log
+            assert key not in child.log.read_text(errors="replace"), f"{child.log.name} contains the access key"
+    finally:
+        for child in reversed(children):
+            child.stop()
+        await runner.cleanup()
+
+
+# -- load ----------------------------------------------------------------------------------------
+@dataclass
+class Probe:
+    n: int
+    t_start: float
+    t_done: float = 0.0
+    ok: bool = False
+
+
+async def send_probes(connection_string: str, rooms: list[str], stop: asyncio.Event) -> dict[str, list[Probe]]:
+    """Numbered messages to every room through the REST API, until ``stop`` is set."""
+    from azure.messaging.webpubsubservice.aio import WebPubSubServiceClient
+
+    sent: dict[str, list[Probe]] = {room: [] for room in rooms}
+    async with WebPubSubServiceClient.from_connection_string(connection_string, hub=HUB) as service:
+
+        async def one_room(room: str, offset: float) -> None:
+            await asyncio.sleep(offset)
+            while not stop.is_set():
+                probe = Probe(n=len(sent[room]) + 1, t_start=time.monotonic())
+                sent[room].append(probe)
+                await service.send_to_group(
+                    room, {"kind": "probe", "room": room, "n": probe.n}, content_type="application/json"
+                )
+                probe.t_done, probe.ok = time.monotonic(), True
+                await asyncio.sleep(PROBE_INTERVAL)
+
+        await asyncio.gather(*(one_room(room, i * PROBE_INTERVAL / len(rooms)) for i, room in enumerate(rooms)))
+    return sent
+
+
+async def get_stats(http: aiohttp.ClientSession, stack: Stack) -> dict:
+    async with http.get(f"{stack.control_url}/stats") as response:
+        return await response.json()
+
+
+def _idle(stats: dict) -> bool:
+    return stats["sessions"] == 0 and stats["background_tasks"] == 0 and all(
+        not any(hub.values()) for hub in stats["hubs"].values()
+    )
+
+
+async def wait_idle(http: aiohttp.ClientSession, stack: Stack, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = await get_stats(http, stack)
+        if _idle(stats) or time.monotonic() > deadline:
+            return stats
+        await asyncio.sleep(0.5)
+
+
+async def run_clients(stack: Stack, http: aiohttp.ClientSession, count: int, seconds: float, seed: int,
+                      ramp: float) -> list[SoakClient]:
+    settings = Settings(deadline=time.monotonic() + seconds, rooms=tuple(f"r{i}" for i in range(ROOMS)))
+    master = random.Random(seed)
+    clients = [
+        SoakClient(i, http, stack.functions_url, stack.emulator_url, settings, random.Random(master.random()))
+        for i in range(count)
+    ]
+
+    async def start(client: SoakClient) -> None:
+        await asyncio.sleep(ramp * client.index / max(count, 1))
+        await client.run()
+
+    await asyncio.wait_for(asyncio.gather(*(start(c) for c in clients)), seconds + 120)
+    return clients
+
+
+# -- checks ----------------------------------------------------------------------------------------
+def missing_messages(visit: Visit, probes: list[Probe], chats: list) -> tuple[list[int], list[str], str]:
+    """What ``visit`` should have received but did not, and how its probe order is broken."""
+    order = ""
+    got = visit.probes
+    if any(b <= a for a, b in zip(got, got[1:], strict=False)):
+        order = "out of order or duplicated"
+    elif got and got[-1] - got[0] + 1 != len(got):
+        order = f"gap within {got[0]}..{got[-1]}"
+    received = set(got)
+    lost_probes = [
+        p.n for p in probes if p.t_start > visit.t_connected and p.t_done < visit.t_end and p.n not in received
+    ]
+    lost_chats = [
+        c.text for c in chats
+        if c.t_start > visit.t_connected and c.t_ack < visit.t_end and c.text not in visit.chats
+    ]
+    return lost_probes, lost_chats, order
+
+
+def summarize_loss(visits: list[Visit], probes: dict[str, list[Probe]], chats: dict[str, list]) -> dict:
+    result = {"visits": 0, "checked": 0, "lost_probes": 0, "lost_chats": 0, "order_errors": 0, "examples": []}
+    for visit in visits:
+        result["visits"] += 1
+        if not visit.drained:
+            continue
+        result["checked"] += 1
+        lost_probes, lost_chats, order = missing_messages(visit, probes[visit.room], chats[visit.room])
+        result["lost_probes"] += len(lost_probes)
+        result["lost_chats"] += len(lost_chats)
+        result["order_errors"] += bool(order) + len(visit.sequence_errors)
+        if (lost_probes or lost_chats or order or visit.sequence_errors) and len(result["examples"]) < 5:
+            result["examples"].append(
+                f"{visit.protocol} {visit.connection_id}: probes {lost_probes[:5]} chats {lost_chats[:5]} "
+                f"{order} {visit.sequence_errors[:3]}"
+            )
+    return result
+
+
+async def test_soak_with_faults_loses_nothing_and_leaks_nothing(stack: Stack) -> None:
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=60)
+    ) as http:
+        # Warm-up at full load, so imports, connection pools and bounded caches (yarl, aiohttp,
+        # the abuse-protection result) reach their plateau before the baseline.
+        warm = await run_clients(stack, http, CLIENTS, WARMUP_SECONDS, SEED + 1, ramp=RAMP_SECONDS)
+        stats = await wait_idle(http, stack, SETTLE_TIMEOUT)
+        assert _idle(stats), f"the emulator did not go idle after the warm-up: {stats}"
+        await (await http.post(f"{stack.control_url}/release")).release()
+        async with http.post(f"{stack.control_url}/baseline") as response:
+            baseline = await response.json()
+
+        stop_probes = asyncio.Event()
+        rooms = [f"r{i}" for i in range(ROOMS)]
+        probes_task = asyncio.create_task(send_probes(stack.connection_string, rooms, stop_probes))
+        peak: dict = {"connections": 0, "traced_bytes": 0}
+
+        async def sample() -> None:
+            while True:
+                await asyncio.sleep(5)
+                now = await get_stats(http, stack)
+                connections = sum(hub["connections"] for hub in now["hubs"].values())
+                if now["traced_bytes"] > peak["traced_bytes"]:
+                    peak.update(traced_bytes=now["traced_bytes"], rss_bytes=now["rss_bytes"])
+                peak["connections"] = max(peak["connections"], connections)
+
+        sampler = asyncio.create_task(sample())
+        started = time.monotonic()
+        clients = await run_clients(stack, http, CLIENTS, SECONDS, SEED, ramp=RAMP_SECONDS)
+        load_seconds = time.monotonic() - started
+        sampler.cancel()
+        stop_probes.set()
+        probes = await probes_task
+        final = await wait_idle(http, stack, SETTLE_TIMEOUT)
+        settle_seconds = time.monotonic() - started - load_seconds
+        async with http.post(f"{stack.control_url}/release") as response:
+            final = await response.json()
+        async with http.get(f"{stack.control_url}/top") as response:
+            top_sites = await response.json()
+
+    counts = stack.proxy.counts
+    visits = [v for c in clients for v in c.visits]
+    all_visits = visits + [v for c in warm for v in c.visits]
+    failures = [f for c in clients + warm for f in c.failures]
+    chats: dict[str, list] = defaultdict(list)
+    for visit in visits:
+        chats[visit.room].extend(c for c in visit.sent if c.ok)
+    reliable = summarize_loss([v for v in visits if v.reliable], probes, chats)
+    plain = summarize_loss([v for v in visits if not v.reliable], probes, chats)
+    sent_chats = [c for v in visits for c in v.sent]
+    heap_growth = final["traced_bytes"]
+    heap_allowed = max(HEAP_FLOOR, HEAP_TOLERANCE * peak["traced_bytes"])
+    report = {
+        "parameters": {"clients": CLIENTS, "seconds": SECONDS, "rooms": ROOMS, "seed": SEED,
+                       "probe_interval": PROBE_INTERVAL, "faults": vars(stack.proxy.plan)},
+        "load_seconds": round(load_seconds, 1),
+        "settle_seconds": round(settle_seconds, 1),
+        "visits": len(visits),
+        "reliable_visits": reliable["visits"],
+        "recoveries": sum(v.recoveries for v in visits),
+        "replayed_duplicates": sum(v.duplicates for v in visits),
+        "peak_connections": peak["connections"],
+        "chats_sent": len(sent_chats),
+        "chats_acked_ok": sum(c.ok for c in sent_chats),
+        "chat_failures": sorted({c.error for c in sent_chats if not c.ok}),
+        "probes_sent": sum(len(p) for p in probes.values()),
+        "visit_failures": failures[:10],
+        "visit_errors": [e for v in all_visits for e in v.errors][:10],
+        "injected": dict(counts.injected),
+        "proxy_forward_errors": dict(counts.forward_errors),
+        "app_statuses": {f"{e} {s}": n for (e, s), n in sorted(counts.app_statuses.items())},
+        "reliable_loss": reliable,
+        "json_loss (not asserted)": plain,
+        "heap": {"baseline_rss": baseline["rss_bytes"], "peak_traced": peak["traced_bytes"],
+                 "final_traced": heap_growth, "allowed": int(heap_allowed), "final_rss": final["rss_bytes"]},
+        "final_state": {k: final[k] for k in ("hubs", "sessions", "background_tasks", "live_objects")},
+    }
+    print("\nsoak report:", json.dumps(report, indent=1, default=str))
+
+    assert not failures and not report["visit_errors"], report
+    assert reliable["checked"] > 0 and all(p.ok for room in probes.values() for p in room), report
+    # (a) exactly one disconnected event per accepted connection, none for unknown ones
+    accepted = {v.connection_id for v in all_visits}
+    wrong = {cid: counts.per_connection[cid]["disconnected"] for cid in accepted
+             if counts.per_connection[cid]["disconnected"] != 1}
+    assert not wrong, f"connections without exactly one disconnected event: {list(wrong.items())[:10]}"
+    unknown = {cid for cid, c in counts.per_connection.items() if c["disconnected"] and cid not in accepted}
+    assert not unknown, f"disconnected events for connections no client had: {sorted(unknown)[:10]}"
+    # (b) reliable clients lost nothing, in order
+    assert reliable["lost_probes"] == reliable["lost_chats"] == reliable["order_errors"] == 0, report
+    # (c) the emulator is back at its baseline
+    assert _idle(final), report["final_state"]
+    assert not any(final["live_objects"].values()), report["final_state"]
+    assert heap_growth <= heap_allowed, (
+        f"emulator heap grew by {heap_growth} bytes (allowed {heap_allowed}); largest sites:\n"
+        + "\n".join(top_sites)
+    )
+    # (d) no 5xx from the function app for the events the proxy forwarded
+    assert not counts.server_errors() and not counts.forward_errors, report["app_statuses"]
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # aiohttp sessions in this process must talk to 127.0.0.1 directly.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    yield
