@@ -294,6 +294,12 @@
     } catch (_) {
       // a proxy error page is not JSON; the status below still says what happened
     }
+    // App Service Authentication is on and we are not signed in: go to its sign-in page
+    // (only a same-origin /.auth/ path is followed, never an arbitrary URL).
+    if (response.status === 401 && typeof body.loginUrl === "string" && body.loginUrl.startsWith("/.auth/login/")) {
+      window.location.assign(body.loginUrl);
+      throw new Refused("redirecting to sign in");
+    }
     if (response.status >= 400 && response.status < 500) {
       throw new Refused(body.error || `the server said ${response.status}`);
     }
