@@ -66,7 +66,9 @@ def main() -> None:
         dep_times.append(time_import(deps_statement))
     app_ms = statistics.median(app_times) * 1000
     deps_ms = statistics.median(dep_times) * 1000
-    roots = sorted({m.split(".")[0] if not m.startswith("azure.") else ".".join(m.split(".")[:2]) for m in modules})
+    roots = sorted(
+        {m.split(".")[0] if not m.startswith("azure.") else ".".join(m.split(".")[:2]) for m in modules}
+    )
     print(f"third-party modules loaded by function_app: {len(modules)} ({', '.join(roots)})")
     print(f"{'import':<28}{'median ms':>10}")
     print(f"{'dependencies alone':<28}{deps_ms:>10.1f}")

@@ -90,7 +90,7 @@ class WebPubSubHub:
             env: where settings come from (default ``os.environ``).
         """
         self.name = name
-        self.blueprint = blueprint if blueprint is not None else func.Blueprint()
+        self.blueprint = blueprint if blueprint is not None else func.Blueprint()  # type: ignore[no-untyped-call]
         self._auth_level = auth_level
         self._env = env
         self._protocol: UpstreamProtocol | None = None
@@ -169,7 +169,7 @@ class WebPubSubHub:
                 if isinstance(event, RawResponse):
                     return to_http_response(event)
                 try:
-                    result = await handler(event)  # type: ignore[misc]
+                    result = await handler(event)
                 except Exception:  # noqa: BLE001 - the one broad catch: log, answer 500
                     return self._handler_failed(raw)
                 return self._respond(raw, event, result)
