@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import gc
 import json
+import logging
 import os
 import signal
 import sys
@@ -97,8 +98,8 @@ async def release_idle_http(emulator: RunningEmulator) -> None:
 
     Their parser buffers and last headers stay alive as long as the peers keep the sockets
     open; that is pool state, bounded by the pools' limits, not per-client state. The test
-    releases them before the baseline and before the final measurement alike, so the heap
-    comparison is left with what WebSocket clients leave behind.
+    releases them before the final measurement (what they hold from before the baseline is
+    not traced anyway), so the heap comparison is left with what WebSocket clients leave behind.
     """
     server = emulator.runner.server
     if server is not None:
@@ -178,6 +179,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--upstream", required=True, help="event handler URL template")
     parser.add_argument("--recovery-window", type=float, default=3.0)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     asyncio.run(serve(parser.parse_args()))
     return 0
 
