@@ -88,8 +88,13 @@ class Settings:
 
 class SoakClient:
     def __init__(
-        self, index: int, session: aiohttp.ClientSession, functions_url: str, emulator_url: str,
-        settings: Settings, rng: random.Random,
+        self,
+        index: int,
+        session: aiohttp.ClientSession,
+        functions_url: str,
+        emulator_url: str,
+        settings: Settings,
+        rng: random.Random,
     ) -> None:
         self.index = index
         self._http = session
@@ -134,7 +139,9 @@ class SoakClient:
                 if visit.reliable and self._random.random() < s.drop_rate:
                     ws, reader = await self._drop_and_recover(ws, reader, visit)
                 await self._chat(ws, visit)
-            visit.ending = "drop" if visit.reliable and self._random.random() < s.final_drop_share else "close"
+            visit.ending = (
+                "drop" if visit.reliable and self._random.random() < s.final_drop_share else "close"
+            )
             await self._leave(ws, reader, visit)
         finally:
             if not reader.done():
@@ -154,7 +161,9 @@ class SoakClient:
 
     async def _open(self, url: str, visit: Visit) -> aiohttp.ClientWebSocketResponse:
         try:
-            ws = await self._http.ws_connect(url, protocols=(visit.protocol,), timeout=aiohttp.ClientWSTimeout(ws_close=5))
+            ws = await self._http.ws_connect(
+                url, protocols=(visit.protocol,), timeout=aiohttp.ClientWSTimeout(ws_close=5)
+            )
         except aiohttp.WSServerHandshakeError as exc:
             raise VisitFailed(f"upgrade refused with {exc.status}") from None
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -218,7 +227,13 @@ class SoakClient:
         chat = Chat(text=f"c{self.index}-{self._chat_count}", room=visit.room, t_start=time.monotonic())
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._acks[ack_id] = future
-        frame = {"type": "event", "event": "chat", "ackId": ack_id, "dataType": "json", "data": {"text": chat.text}}
+        frame = {
+            "type": "event",
+            "event": "chat",
+            "ackId": ack_id,
+            "dataType": "json",
+            "data": {"text": chat.text},
+        }
         visit.sent.append(chat)
         await ws.send_str(json.dumps(frame))
         try:
@@ -251,7 +266,9 @@ class SoakClient:
         visit.recoveries += 1
         return new_ws, asyncio.create_task(self._read(new_ws, visit))
 
-    async def _leave(self, ws: aiohttp.ClientWebSocketResponse, reader: asyncio.Task[None], visit: Visit) -> None:
+    async def _leave(
+        self, ws: aiohttp.ClientWebSocketResponse, reader: asyncio.Task[None], visit: Visit
+    ) -> None:
         visit.t_end = time.monotonic()
         self._pong = asyncio.get_running_loop().create_future()
         await ws.send_str('{"type":"ping"}')

@@ -77,7 +77,9 @@ class FaultProxy:
 
     async def _session_context(self, app: web.Application):  # type: ignore[no-untyped-def]
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0), auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
+            connector=aiohttp.TCPConnector(limit=0),
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         yield
         await self._session.close()

@@ -60,7 +60,8 @@ RECOVERY_WINDOW = 3.0  # emulator: a dropped reliable connection ends after this
 RAMP_SECONDS = 5.0  # clients start spread over this time
 SETTLE_TIMEOUT = 60.0  # for the last disconnected events after the clients have gone
 HEAP_TOLERANCE = 0.05  # of the peak heap growth; see (c) above
-HEAP_FLOOR = 1024 * 1024  # bytes always tolerated: bounded caches (yarl URLs, json key memo), dict tables sized for the peak
+# Always tolerated: bounded caches (yarl URLs, json key memo), dict tables sized for the peak.
+HEAP_FLOOR = 1024 * 1024
 START_TIMEOUT = 30.0
 _SCRUBBED_PREFIXES = ("WebPubSub", "Chat", "DEVHOST_", "AzureFunctionsJobHost", "WEBSITE_AUTH", "SOAK_")
 
@@ -107,7 +108,12 @@ def _wait_for_line(child: Child, pattern: str) -> re.Match[str]:
 def _spawn(argv: list[str], log: Path, env: dict[str, str]) -> Child:
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, *argv], cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, *argv],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     return Child(process, log)
 
@@ -135,8 +141,14 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     children: list[Child] = []
     try:
         emulator = _spawn(
-            ["-m", "tests.soak.emulator_process", "--upstream", f"http://{HOST}:{proxy_port}/api/{{hub}}/{{event}}",
-             "--recovery-window", str(RECOVERY_WINDOW)],
+            [
+                "-m",
+                "tests.soak.emulator_process",
+                "--upstream",
+                f"http://{HOST}:{proxy_port}/api/{{hub}}/{{event}}",
+                "--recovery-window",
+                str(RECOVERY_WINDOW),
+            ],
             tmp_path / "emulator.log",
             _env(SOAK_ACCESS_KEY=key),
         )
@@ -149,8 +161,18 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         values = {"FUNCTIONS_WORKER_RUNTIME": "python", "ChatAllowQueryUserName": "true", "ChatRooms": rooms}
         settings.write_text(json.dumps({"IsEncrypted": False, "Values": values}))
         functions = _spawn(
-            ["-m", "devhost.functions", "--host", HOST, "--port", "0", "--app-dir", str(REPO),
-             "--settings", str(settings)],
+            [
+                "-m",
+                "devhost.functions",
+                "--host",
+                HOST,
+                "--port",
+                "0",
+                "--app-dir",
+                str(REPO),
+                "--settings",
+                str(settings),
+            ],
             tmp_path / "functions.log",
             _env(WebPubSubConnectionString=connection_string),
         )
@@ -167,7 +189,9 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
             connection_string=connection_string,
         )
         for child in children:  # the key must never reach a log
-            assert key not in child.log.read_text(errors="replace"), f"{child.log.name} contains the access key"
+            assert key not in child.log.read_text(errors="replace"), (
+                f"{child.log.name} contains the access key"
+            )
     finally:
         for child in reversed(children):
             child.stop()
@@ -183,7 +207,9 @@ class Probe:
     ok: bool = False
 
 
-async def send_probes(connection_string: str, rooms: list[str], stop: asyncio.Event) -> dict[str, list[Probe]]:
+async def send_probes(
+    connection_string: str, rooms: list[str], stop: asyncio.Event
+) -> dict[str, list[Probe]]:
     """Numbered messages to every room through the REST API, until ``stop`` is set."""
     from azure.messaging.webpubsubservice.aio import WebPubSubServiceClient
 
@@ -201,7 +227,9 @@ async def send_probes(connection_string: str, rooms: list[str], stop: asyncio.Ev
                 probe.t_done, probe.ok = time.monotonic(), True
                 await asyncio.sleep(PROBE_INTERVAL)
 
-        await asyncio.gather(*(one_room(room, i * PROBE_INTERVAL / len(rooms)) for i, room in enumerate(rooms)))
+        await asyncio.gather(
+            *(one_room(room, i * PROBE_INTERVAL / len(rooms)) for i, room in enumerate(rooms))
+        )
     return sent
 
 
@@ -211,8 +239,10 @@ async def get_stats(http: aiohttp.ClientSession, stack: Stack) -> dict:
 
 
 def _idle(stats: dict) -> bool:
-    return stats["sessions"] == 0 and stats["background_tasks"] == 0 and all(
-        not any(hub.values()) for hub in stats["hubs"].values()
+    return (
+        stats["sessions"] == 0
+        and stats["background_tasks"] == 0
+        and all(not any(hub.values()) for hub in stats["hubs"].values())
     )
 
 
@@ -225,8 +255,9 @@ async def wait_idle(http: aiohttp.ClientSession, stack: Stack, timeout: float) -
         await asyncio.sleep(0.5)
 
 
-async def run_clients(stack: Stack, http: aiohttp.ClientSession, count: int, seconds: float, seed: int,
-                      ramp: float) -> list[SoakClient]:
+async def run_clients(
+    stack: Stack, http: aiohttp.ClientSession, count: int, seconds: float, seed: int, ramp: float
+) -> list[SoakClient]:
     settings = Settings(deadline=time.monotonic() + seconds, rooms=tuple(f"r{i}" for i in range(ROOMS)))
     master = random.Random(seed)
     clients = [
@@ -253,10 +284,13 @@ def missing_messages(visit: Visit, probes: list[Probe], chats: list) -> tuple[li
         order = f"gap within {got[0]}..{got[-1]}"
     received = set(got)
     lost_probes = [
-        p.n for p in probes if p.t_start > visit.t_connected and p.t_done < visit.t_end and p.n not in received
+        p.n
+        for p in probes
+        if p.t_start > visit.t_connected and p.t_done < visit.t_end and p.n not in received
     ]
     lost_chats = [
-        c.text for c in chats
+        c.text
+        for c in chats
         if c.t_start > visit.t_connected and c.t_ack < visit.t_end and c.text not in visit.chats
     ]
     return lost_probes, lost_chats, order
@@ -334,8 +368,14 @@ async def test_soak_with_faults_loses_nothing_and_leaks_nothing(stack: Stack) ->
     heap_growth = final["traced_bytes"]
     heap_allowed = max(HEAP_FLOOR, HEAP_TOLERANCE * peak["traced_bytes"])
     report = {
-        "parameters": {"clients": CLIENTS, "seconds": SECONDS, "rooms": ROOMS, "seed": SEED,
-                       "probe_interval": PROBE_INTERVAL, "faults": vars(stack.proxy.plan)},
+        "parameters": {
+            "clients": CLIENTS,
+            "seconds": SECONDS,
+            "rooms": ROOMS,
+            "seed": SEED,
+            "probe_interval": PROBE_INTERVAL,
+            "faults": vars(stack.proxy.plan),
+        },
         "load_seconds": round(load_seconds, 1),
         "settle_seconds": round(settle_seconds, 1),
         "visits": len(visits),
@@ -354,8 +394,13 @@ async def test_soak_with_faults_loses_nothing_and_leaks_nothing(stack: Stack) ->
         "app_statuses": {f"{e} {s}": n for (e, s), n in sorted(counts.app_statuses.items())},
         "reliable_loss": reliable,
         "json_loss (not asserted)": plain,
-        "heap": {"baseline_rss": baseline["rss_bytes"], "peak_traced": peak["traced_bytes"],
-                 "final_traced": heap_growth, "allowed": int(heap_allowed), "final_rss": final["rss_bytes"]},
+        "heap": {
+            "baseline_rss": baseline["rss_bytes"],
+            "peak_traced": peak["traced_bytes"],
+            "final_traced": heap_growth,
+            "allowed": int(heap_allowed),
+            "final_rss": final["rss_bytes"],
+        },
         "final_state": {k: final[k] for k in ("hubs", "sessions", "background_tasks", "live_objects")},
     }
     print("\nsoak report:", json.dumps(report, indent=1, default=str))
@@ -365,11 +410,16 @@ async def test_soak_with_faults_loses_nothing_and_leaks_nothing(stack: Stack) ->
     broken: list[str] = []
     # (a) exactly one connected and one disconnected event per accepted connection, none for others
     accepted = {v.connection_id for v in all_visits}
-    wrong = {cid: dict(counts.per_connection[cid]) for cid in accepted
-             if counts.per_connection[cid]["disconnected"] != 1 or counts.per_connection[cid]["connected"] != 1}
+    wrong = {
+        cid: dict(counts.per_connection[cid])
+        for cid in accepted
+        if counts.per_connection[cid]["disconnected"] != 1 or counts.per_connection[cid]["connected"] != 1
+    }
     unknown = {cid for cid, c in counts.per_connection.items() if c["disconnected"] and cid not in accepted}
     if wrong or unknown:
-        broken.append(f"(a) events per connection: {list(wrong.items())[:5]}, unknown ids {sorted(unknown)[:5]}")
+        broken.append(
+            f"(a) events per connection: {list(wrong.items())[:5]}, unknown ids {sorted(unknown)[:5]}"
+        )
     # (b) reliable clients lost nothing, in order
     if reliable["lost_probes"] or reliable["lost_chats"] or reliable["order_errors"]:
         broken.append(f"(b) reliable clients lost messages: {reliable}")
