@@ -26,6 +26,7 @@ and recover their TCP connection, leave and come back. Meanwhile this process se
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import os
 import random
@@ -105,10 +106,16 @@ def _wait_for_line(child: Child, pattern: str) -> re.Match[str]:
     raise AssertionError(f"no line matched {pattern!r}:\n{child.log.read_text(errors='replace')[-4000:]}")
 
 
+def _die_with_parent() -> None:
+    # Linux: SIGTERM the child when this process dies, even if it is killed before teardown.
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+
+
 def _spawn(argv: list[str], log: Path, env: dict[str, str]) -> Child:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, *argv],
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             cwd=REPO,
             env=env,
             stdin=subprocess.DEVNULL,
