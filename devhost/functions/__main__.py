@@ -44,6 +44,7 @@ def configure_logging(level: str) -> None:
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
     logging.basicConfig(level=level.upper(), handlers=[handler])
+    logging.getLogger("azure").setLevel(logging.WARNING)  # SDK request dumps are noise here
 
 
 async def serve(args: argparse.Namespace) -> int:

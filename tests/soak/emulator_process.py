@@ -29,28 +29,16 @@ import sys
 import tracemalloc
 from collections import Counter
 
+import yarl
 from aiohttp import web
 
-from devhost.emulator import EmulatorConfig, EventHandler, RunningEmulator, clients, run_emulator
+from devhost.emulator import EmulatorConfig, EventHandler, RunningEmulator, run_emulator
 from devhost.emulator.app import UPSTREAM_KEY
-from devhost.emulator.tokens import ClientIdentity, validate_client_token
 
 HUB = "chat"
 # Classes with one instance per connection (or per socket): any left alive after every
 # client has gone is a leak.
 PER_CONNECTION_TYPES = ("Connection", "_Session", "OutboundQueue", "WebSocketResponse", "WebSocketWriter")
-
-
-def _string_claims(token: str, *args: object, **kwargs: object) -> ClientIdentity:
-    # WORKAROUND (reported, remove when fixed upstream): the emulator puts numeric claims
-    # (iat, exp) into the connect event as JSON numbers, the service sends claim values as
-    # strings, and shared/ now refuses non-string claim values with 400 "invalid connect body".
-    identity = validate_client_token(token, *args, **kwargs)  # type: ignore[arg-type]
-    claims = {name: [str(v) for v in values] for name, values in identity.claims.items()}
-    return ClientIdentity(identity.user_id, identity.roles, identity.groups, claims)
-
-
-clients.validate_client_token = _string_claims
 
 
 def _rss_bytes() -> int:
@@ -68,6 +56,10 @@ def _live_objects() -> dict[str, int]:
 
 
 def collect_stats(emulator: RunningEmulator) -> dict[str, object]:
+    # yarl keeps bounded LRU caches of parsed URLs (256 entries each); client URLs carry a
+    # unique token, so their size depends on which URLs came last, not on leaks. Empty them
+    # at every reading so the heap comparison sees only what the emulator itself holds.
+    yarl.cache_clear()
     gc.collect()
     hubs = {}
     for hub in emulator.hubs:
@@ -86,6 +78,9 @@ def collect_stats(emulator: RunningEmulator) -> dict[str, object]:
         "sessions": len(clients._sessions),
         "background_tasks": len(clients._background),
         "live_objects": _live_objects(),
+        # open HTTP connections on the emulator's own server (keep-alive REST callers included);
+        # once every peer has gone, none may remain
+        "server_connections": len(emulator.runner.server.connections) if emulator.runner.server else 0,
         "tracing": tracemalloc.is_tracing(),
         "traced_bytes": traced,
         "traced_peak_bytes": traced_peak,
