@@ -10,9 +10,9 @@ user events, MQTT variants, group presence).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class DataType(StrEnum):
@@ -60,15 +60,22 @@ class ConnectionContext(_Frozen):
 
 
 def _as_string_lists(value: Any) -> Any:
-    """Claims/query/headers arrive as ``{name: [values]}``; tolerate scalars."""
+    """``{name: scalar | [values]}`` -> ``{name: [str, ...]}`` (nulls dropped, others as text)."""
     if not isinstance(value, dict):
         return value
-    if all(type(items) is list and all(type(i) is str for i in items) for items in value.values()):
-        return value  # already {name: [str, ...]}: nothing to convert
     out: dict[str, list[str]] = {}
     for key, items in value.items():
         seq = items if isinstance(items, list) else [items]
         out[str(key)] = [item if isinstance(item, str) else str(item) for item in seq if item is not None]
+    return out
+
+
+def _tolerant_connect_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """A connect body in an odd but harmless shape, normalised (see ``ConnectEvent.from_fields``)."""
+    out = {name: value for name, value in fields.items() if value is not None}  # null: default
+    for name in ("claims", "query", "headers"):
+        if name in out:
+            out[name] = _as_string_lists(out[name])
     return out
 
 
@@ -104,12 +111,25 @@ class ConnectEvent(_Frozen):
     subprotocols: list[str] = Field(default_factory=list)
     client_certificates: list[ClientCertificate] = Field(default_factory=list, alias="clientCertificates")
 
-    _lists = field_validator("claims", "query", "headers", mode="before")(_as_string_lists)
+    # JSON numbers in claim lists (iat, exp, ...) become text without leaving pydantic-core.
+    model_config = ConfigDict(coerce_numbers_to_str=True)
 
-    @field_validator("subprotocols", "client_certificates", mode="before")
     @classmethod
-    def _null_is_empty(cls, value: Any) -> Any:
-        return [] if value is None else value
+    def from_fields(cls, fields: dict[str, Any]) -> Self:
+        """Validate a decoded body (plus ``context``).
+
+        The service's documented shape (``{name: [str, ...]}``, lists never null) is
+        validated in one pass inside pydantic-core. Anything else that is still
+        meaningful (a scalar claim, a null list, a null inside a list) is normalised
+        and validated again; only that rare path runs Python per field.
+
+        Raises:
+            ValidationError: the body does not describe a connect request.
+        """
+        try:
+            return cls.model_validate(fields)
+        except ValidationError:
+            return cls.model_validate(_tolerant_connect_fields(fields))
 
     def claim(self, name: str) -> str | None:
         """First value of a token claim, if any."""

@@ -13,22 +13,19 @@ it into bytes with ``to_raw``. Wire rules follow protocol reference sections 5 a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
 from pydantic import Field
 
+from . import jsonwire
 from .errors import HandlerError
 from .events import CONTENT_TYPES, DataType, MqttUserProperty, _Frozen
 from .headers import CE_CONNECTION_STATE, CONTENT_TYPE
 from .state import encode_state
 
 ErrorStatus = Literal[400, 401, 403, 500]
-
-# json.dumps with options builds a new encoder per call; one shared encoder is much cheaper.
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 class RawRequest(NamedTuple):
@@ -118,7 +115,7 @@ def connect_to_raw(response: ConnectResponse | None, offered: list[str]) -> RawR
     if not body:
         return RawResponse(204, headers)
     headers[CONTENT_TYPE] = "application/json"
-    return RawResponse(200, headers, _JSON.encode(body).encode())
+    return RawResponse(200, headers, jsonwire.encode(body))
 
 
 def connect_error_to_raw(response: ConnectErrorResponse | MqttConnectErrorResponse) -> RawResponse:
@@ -128,7 +125,7 @@ def connect_error_to_raw(response: ConnectErrorResponse | MqttConnectErrorRespon
             mqtt["reason"] = response.reason
         if response.user_properties is not None:
             mqtt["userProperties"] = [p.model_dump() for p in response.user_properties]
-        body = _JSON.encode({"mqtt": mqtt}).encode()
+        body = jsonwire.encode({"mqtt": mqtt})
         return RawResponse(response.status, {CONTENT_TYPE: "application/json"}, body)
     return text_response(response.status, response.detail)
 
@@ -143,7 +140,7 @@ def _infer_data_type(data: Any) -> DataType:
 
 def _encode_data(data: Any, data_type: DataType) -> bytes:
     if data_type is DataType.JSON:
-        return _JSON.encode(data).encode()
+        return jsonwire.encode(data)
     if data_type is DataType.TEXT:
         if not isinstance(data, str):
             raise HandlerError("text reply data must be a str")

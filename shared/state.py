@@ -20,24 +20,23 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from . import jsonwire
 from .errors import InvalidHeader, StateTooLarge
 from .headers import CE_CONNECTION_STATE
 
 # Not a service number (none is documented): it rides in a header on every event.
 MAX_STATE_BYTES = 4096
 EMPTY_STATE = base64.b64encode(b"{}").decode("ascii")
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def encode_state(state: Mapping[str, Any]) -> str:
     """Encode a JSON-serialisable mapping; raises ``StateTooLarge`` past the guard."""
     try:
-        raw = _JSON.encode(dict(state)).encode()
-    except (TypeError, ValueError) as exc:
+        raw = jsonwire.encode(dict(state))
+    except ValueError as exc:
         raise StateTooLarge("connection state is not JSON-serialisable") from exc
     encoded = base64.b64encode(raw).decode("ascii")
     if len(encoded) > MAX_STATE_BYTES:
@@ -52,7 +51,7 @@ def decode_state(value: str | None) -> dict[str, Any]:
     if len(value) > MAX_STATE_BYTES:
         raise InvalidHeader(CE_CONNECTION_STATE, "too large")
     try:
-        decoded = json.loads(base64.b64decode(value, validate=True))
+        decoded = jsonwire.parse(base64.b64decode(value, validate=True))
     except (binascii.Error, ValueError) as exc:
         raise InvalidHeader(CE_CONNECTION_STATE, "not base64-encoded JSON") from exc
     if not isinstance(decoded, dict):

@@ -15,13 +15,13 @@ Errors are ``WebPubSubError`` subclasses carrying their HTTP status (see ``error
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from . import headers as h
+from . import jsonwire
 from .errors import (
     EventMismatch,
     HandlerError,
@@ -75,6 +75,7 @@ SYSTEM_EVENTS = ("connect", "connected", "disconnected")
 GROUP_EVENTS = ("joined", "left")
 METADATA_PREFIX = "x-webpubsub-metadata-"
 MQTT_PROPERTY_PREFIX = "mqtt-"
+_OPTIONAL_HEADER_PREFIXES = (METADATA_PREFIX, MQTT_PROPERTY_PREFIX)
 
 HandlerResult = (
     ConnectResponse
@@ -94,7 +95,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not body:
         return {}
     try:
-        fields = json.loads(body)
+        fields = jsonwire.parse(body)
     except ValueError as exc:
         raise InvalidBody("body is not valid JSON") from exc
     if not isinstance(fields, dict):
@@ -208,8 +209,8 @@ class UpstreamProtocol:
         fields["context"] = context
         if event_type == "azure.webpubsub.sys.connect":
             if "mqtt" in fields or ce.is_mqtt:
-                return MqttConnectEvent.model_validate(fields)
-            return ConnectEvent.model_validate(fields)
+                return MqttConnectEvent.from_fields(fields)
+            return ConnectEvent.from_fields(fields)
         if event_type == "azure.webpubsub.sys.disconnected":
             if fields.get("mqtt") is not None:
                 return MqttDisconnectedEvent.model_validate(fields)
@@ -239,8 +240,8 @@ class UpstreamProtocol:
                 raise InvalidBody("text body is not UTF-8") from exc
         elif data_type is DataType.JSON:
             try:
-                data = json.loads(body)
-            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+                data = jsonwire.parse(body)
+            except ValueError as exc:  # bad JSON, bad UTF-8, nested too deep
                 raise InvalidBody("body is not valid JSON") from exc
         else:
             data = body
@@ -248,9 +249,11 @@ class UpstreamProtocol:
         metadata: dict[str, str] = {}
         properties: list[dict[str, str]] = []
         for name, value in headers.items():  # one pass for both optional header families
+            if not name.startswith(_OPTIONAL_HEADER_PREFIXES):  # the usual case: one C call
+                continue
             if name.startswith(METADATA_PREFIX):
                 metadata[name[len(METADATA_PREFIX) :]] = value
-            elif name.startswith(MQTT_PROPERTY_PREFIX):
+            else:
                 properties.append({"name": name[len(MQTT_PROPERTY_PREFIX) :], "value": value})
         if metadata:
             fields["metadata"] = metadata

@@ -49,6 +49,7 @@ from .messages import (
     build_ack,
     build_connected,
     build_disconnected,
+    load_json,
     parse_request,
 )
 from .outbound import OutboundQueue, encode_message
@@ -595,7 +596,7 @@ def _apply_connect_response(
     if result.status == 204 or not result.body.strip():
         return decision
     try:
-        answer = json.loads(result.body)
+        answer = load_json(result.body)
     except ValueError as exc:
         raise _Rejected(500, "connect event handler returned invalid JSON") from exc
     if not isinstance(answer, dict):

@@ -56,6 +56,25 @@ class InvalidPayload(ValueError):
     """A REST or upstream body that does not match its content type."""
 
 
+def load_json(text: str | bytes) -> Any:
+    """``json.loads``, reporting nesting too deep for the parser as ``ValueError``.
+
+    ``json`` raises ``RecursionError`` on ``[[[[...`` a few thousand levels deep; callers
+    catch ``ValueError`` to answer 400 / close with a policy violation.
+    """
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+
+
+def _compact_json(value: Any) -> str:
+    try:
+        return json.dumps(value, separators=(",", ":"))
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+
+
 def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
@@ -85,17 +104,19 @@ class Payload:
             return cls(DataType.TEXT, text)
         if media == ContentType.JSON.value:
             try:
-                value = json.loads(text)
+                return cls(DataType.JSON, _compact_json(load_json(text)))
             except ValueError as exc:
                 raise InvalidPayload("body is not valid JSON") from exc
-            return cls(DataType.JSON, json.dumps(value, separators=(",", ":")))
         raise InvalidPayload(f"unsupported content type {media!r}")
 
     @classmethod
     def from_json_field(cls, data_type: Any, data: Any) -> Payload:
         """Map the ``dataType``/``data`` pair of a JSON-protocol request (json is the default)."""
         if data_type is None or data_type == DataType.JSON.value:
-            return cls(DataType.JSON, json.dumps(data, separators=(",", ":")))
+            try:
+                return cls(DataType.JSON, _compact_json(data))
+            except ValueError as exc:
+                raise ProtocolViolation("json data nested too deeply") from exc
         if data_type == DataType.TEXT.value:
             if not isinstance(data, str):
                 raise ProtocolViolation("text data must be a string")
@@ -248,7 +269,7 @@ def parse_request(frame: str) -> ClientRequest | None:
         ProtocolViolation: not JSON, not an object, or missing/invalid fields.
     """
     try:
-        message = json.loads(frame)
+        message = load_json(frame)
     except ValueError as exc:
         raise ProtocolViolation("frame is not JSON") from exc
     if not isinstance(message, dict):

@@ -10,7 +10,6 @@ Errors are ``{"code", "message"}`` with an ``x-ms-error-code`` header.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ from aiohttp import web
 from .clients import ClientEndpoint
 from .config import EmulatorConfig, is_valid_hub_name
 from .hubs import PERMISSIONS, Connection, Hub, HubRegistry
-from .messages import Delivery, InvalidPayload, Payload
+from .messages import Delivery, InvalidPayload, Payload, load_json
 from .odata import Filter, FilterError, parse_filter
 from .tokens import TokenError, issue_client_token, validate_rest_token
 
@@ -286,7 +285,7 @@ async def remove_user_from_all_groups(call: Call) -> web.StreamResponse:
 
 async def _groups_body(call: Call) -> tuple[list[str], Filter | None]:
     try:
-        body = json.loads(await call.request.read() or b"{}")
+        body = load_json(await call.request.read() or b"{}")
     except ValueError as exc:
         raise RestError(400, "InvalidBody", "body is not valid JSON") from exc
     groups = body.get("groups") if isinstance(body, dict) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -245,3 +246,17 @@ async def test_async_client_token_and_generate_token(bare_emulator: RunningEmula
         token = response.json()["token"]
         identity = validate_client_token(token, [PRIMARY], [f"{emu.endpoint}/client/hubs/{HUB}"])
         assert (identity.user_id, identity.roles, identity.groups) == ("u1", ("r1",), ("g1",))
+
+
+async def test_deeply_nested_json_gets_400_and_the_emulator_keeps_serving(
+    bare_emulator: RunningEmulator,
+) -> None:
+    emu = bare_emulator
+    deep = "[" * 5000 + "]" * 5000  # json.loads raises RecursionError on this
+    async with AsyncServiceClient.from_connection_string(emu.connection_string, hub=HUB) as svc:
+        with pytest.raises(HttpResponseError) as info:
+            await svc.send_to_all(io.BytesIO(deep.encode()), content_type="application/json")
+        assert info.value.status_code == 400
+        async with connect(emu, user_id="u1") as peer:
+            await svc.send_to_all({"still": "serving"})
+            assert (await peer.next())["data"] == {"still": "serving"}

@@ -333,3 +333,16 @@ def test_connection_terminates_slow_consumers_and_bounds_reliable_buffers() -> N
     for _ in range(3):
         reliable.deliver(delivery)
     assert closed == [(CLOSE_POLICY, "too many unacknowledged messages")]
+
+
+def test_deeply_nested_json_is_refused_like_any_bad_json() -> None:
+    deep = "[" * 5000 + "]" * 5000  # json.loads raises RecursionError on this
+    with pytest.raises(ProtocolViolation):
+        parse_request(deep)
+    with pytest.raises(ValueError, match="not valid JSON"):
+        Payload.from_http("application/json", deep.encode())
+    nested: list[object] = []
+    for _ in range(5000):
+        nested = [nested]
+    with pytest.raises(ProtocolViolation):
+        Payload.from_json_field("json", nested)

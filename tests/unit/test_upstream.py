@@ -190,6 +190,10 @@ def test_hub_is_compared_case_insensitively(core: UpstreamProtocol) -> None:
         (raw("message", b"x", content_type="image/png"), 415),
         (raw("message", b"\xff\xfe", content_type="text/plain"), 400),
         (raw("message", b"{bad", content_type="application/json"), 400),
+        # json.loads would raise RecursionError here (a 500); nesting is capped instead
+        (raw("message", b"[" * 5000 + b"]" * 5000, content_type="application/json"), 400),
+        (raw("connect", b'{"claims":' + b"[" * 5000 + b"]" * 5000 + b"}"), 400),
+        (raw("connected", extra={"ce-connectionState": base64.b64encode(b"[" * 3000).decode()}), 400),
         (raw("joined", b'{"group":""}'), 400),
         (raw("connected", extra={"ce-connectionState": "%%%"}), 400),
         (raw("connect", connect_body(), method="GET"), 405),

@@ -85,3 +85,10 @@ def test_check_origin_refuses_foreign_and_missing_origins() -> None:
 
 def test_wildcard_allow_list_accepts_any_origin() -> None:
     assert check_origin(("anything.example",), frozenset({"*"})) == "anything.example"
+
+
+def test_non_ascii_entry_is_skipped_not_fatal() -> None:
+    verifier = SignatureVerifier([SECONDARY_KEY])
+    verifier.verify("sha256=\u00e9\u00e9," + signature("c1", SECONDARY_KEY), "c1")
+    with pytest.raises(InvalidSignature):
+        verifier.verify("sha256=\u00e9\u00e9", "c1")
