@@ -88,6 +88,7 @@ HandlerResult = (
 
 
 _CONTENT_TYPE = h.CONTENT_TYPE.lower()
+_NO_CONTENT = RawResponse(204)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -116,6 +117,8 @@ class UpstreamProtocol:
         self._hub_lower = hub.lower()
         self.settings = settings
         self._verifier = SignatureVerifier(settings.access_keys)
+        self._check_signature = self._verifier.has_keys
+        self._has_upstream_auth = settings.has_upstream_auth  # settings are immutable
         self._entra: EntraTokenValidator | None = None
         if settings.entra is not None:
             from .entra import EntraTokenValidator  # lazy: PyJWT only when configured
@@ -185,12 +188,12 @@ class UpstreamProtocol:
 
     def _authenticate(self, ce: h.CloudEventHeaders, headers: Mapping[str, str]) -> str | None:
         """Origin, then every configured mechanism must pass; nothing configured fails closed."""
-        if not self.settings.has_upstream_auth:
+        if not self._has_upstream_auth:
             if self.settings.allow_unauthenticated:  # explicit, logged development override
                 return ce.origins[0] if ce.origins else None
             raise NoKeyConfigured()
         origin = check_origin(ce.origins, self._origins)
-        if self._verifier.has_keys:
+        if self._check_signature:
             self._verifier.verify(ce.signature, ce.connection_id)
         if self._entra is not None:
             self._entra.verify(headers.get(h.AUTHORIZATION.lower()))
@@ -270,6 +273,8 @@ class UpstreamProtocol:
         Raises:
             HandlerError: the result does not fit the event (a bug in the handler).
         """
+        if result is None:  # the usual reply, for every event kind: 204, nothing changes
+            return _NO_CONTENT
         if isinstance(result, ConnectErrorResponse | MqttConnectErrorResponse):
             if not isinstance(event, ConnectEvent):
                 raise HandlerError("connect error returned for a non-connect event")
@@ -277,17 +282,15 @@ class UpstreamProtocol:
         if isinstance(result, EventErrorResponse):
             return text_response(result.status, result.detail)
         if isinstance(event, ConnectEvent):
-            if result is not None and not isinstance(result, ConnectResponse):
+            if not isinstance(result, ConnectResponse):
                 raise HandlerError("connect handler must return ConnectResponse or an error")
             return connect_to_raw(result, event.subprotocols)
         if isinstance(event, UserEvent):
-            if result is not None and not isinstance(result, EventResponse):
+            if not isinstance(result, EventResponse):
                 raise HandlerError("event handler must return EventResponse or an error")
             return event_to_raw(result)
-        if result is not None:
-            # connected / disconnected / group events cannot reply or change state
-            raise HandlerError(f"{event.context.event_name} handlers must return None")
-        return RawResponse(204)
+        # connected / disconnected / group events cannot reply or change state
+        raise HandlerError(f"{event.context.event_name} handlers must return None")
 
     @staticmethod
     def error_response(error: WebPubSubError) -> RawResponse:
