@@ -16,7 +16,6 @@ import logging
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 from .emulator.config import ConfigError
@@ -24,6 +23,7 @@ from .functions.discovery import DiscoveryError
 from .functions.host_config import HostConfigError
 from .functions.routes import RouteTemplateError
 from .functions.settings import SettingsError
+from .logs import configure_logging
 from .stack import (
     DEFAULT_EMULATOR_PORT,
     DEFAULT_FUNCTIONS_PORT,
@@ -77,16 +77,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return parser.parse_args(argv)
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stdout)
-    formatter = logging.Formatter("[%(asctime)s.%(msecs)03dZ] %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    logging.basicConfig(level=level.upper(), handlers=[handler])
-    # The SDK's HTTP logging prints request URLs and headers; keep it quiet.
-    logging.getLogger("azure").setLevel(logging.WARNING)
 
 
 async def serve(args: argparse.Namespace) -> int:

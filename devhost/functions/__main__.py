@@ -11,9 +11,9 @@ import asyncio
 import logging
 import signal
 import sys
-import time
 from pathlib import Path
 
+from ..logs import configure_logging
 from .app import DEFAULT_MODULE, HOST_INFO, create_app
 from .discovery import DiscoveryError
 from .host_config import HostConfigError
@@ -35,16 +35,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--module", default=DEFAULT_MODULE, help=f"app module (default {DEFAULT_MODULE})")
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return parser.parse_args(argv)
-
-
-def configure_logging(level: str) -> None:
-    # UTC timestamps in brackets, like func start.
-    handler = logging.StreamHandler(sys.stdout)
-    formatter = logging.Formatter("[%(asctime)s.%(msecs)03dZ] %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    logging.basicConfig(level=level.upper(), handlers=[handler])
-    logging.getLogger("azure").setLevel(logging.WARNING)  # SDK request dumps are noise here
 
 
 async def serve(args: argparse.Namespace) -> int:
