@@ -302,22 +302,22 @@ async def _groups_body(call: Call) -> tuple[list[str], Filter | None]:
 
 
 async def add_to_groups(call: Call) -> web.StreamResponse:
-    groups, flt = await _groups_body(call)
-    hub = call.hub
-    if hub is not None:
-        for conn in _select(list(hub.connections.values()), [], flt):
-            for group in groups:
-                hub.join(conn, group)
-    return web.Response(status=200)
+    return await _change_groups_of_filtered(call, join=True)
 
 
 async def remove_from_groups(call: Call) -> web.StreamResponse:
+    return await _change_groups_of_filtered(call, join=False)
+
+
+async def _change_groups_of_filtered(call: Call, *, join: bool) -> web.StreamResponse:
+    """``:addToGroups`` / ``:removeFromGroups``: every connection the filter selects."""
     groups, flt = await _groups_body(call)
     hub = call.hub
     if hub is not None:
+        change = hub.join if join else hub.leave
         for conn in _select(list(hub.connections.values()), [], flt):
             for group in groups:
-                hub.leave(conn, group)
+                change(conn, group)
     return web.Response(status=200)
 
 
