@@ -117,8 +117,6 @@ class UpstreamProtocol:
         self._hub_lower = hub.lower()
         self.settings = settings
         self._verifier = SignatureVerifier(settings.access_keys)
-        self._check_signature = self._verifier.has_keys
-        self._has_upstream_auth = settings.has_upstream_auth  # settings are immutable
         self._entra: EntraTokenValidator | None = None
         if settings.entra is not None:
             from .entra import EntraTokenValidator  # lazy: PyJWT only when configured
@@ -188,12 +186,12 @@ class UpstreamProtocol:
 
     def _authenticate(self, ce: h.CloudEventHeaders, headers: Mapping[str, str]) -> str | None:
         """Origin, then every configured mechanism must pass; nothing configured fails closed."""
-        if not self._has_upstream_auth:
+        if not self.settings.has_upstream_auth:
             if self.settings.allow_unauthenticated:  # explicit, logged development override
                 return ce.origins[0] if ce.origins else None
             raise NoKeyConfigured()
         origin = check_origin(ce.origins, self._origins)
-        if self._check_signature:
+        if self._verifier.has_keys:
             self._verifier.verify(ce.signature, ce.connection_id)
         if self._entra is not None:
             self._entra.verify(headers.get(h.AUTHORIZATION.lower()))
