@@ -87,6 +87,7 @@ REQUIRED_APP_SETTINGS = (
     "WebPubSubAccessKeys",
     "WebPubSubAllowedOrigins",
     "ChatAllowQueryUserName",
+    "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
 )
 # Deprecated or forbidden on Flex Consumption, or secrets in plain text.
 FORBIDDEN_APP_SETTINGS = (
@@ -719,16 +720,7 @@ def check_function_app(root: Path) -> list[str]:
     storage = (((props.get("functionAppConfig") or {}).get("deployment") or {}).get("storage")) or {}
     if (storage.get("authentication") or {}).get("type") != "UserAssignedIdentity":
         problems.append(f"{rel}: deployment storage does not authenticate with the user-assigned identity")
-    # app settings: the sites/config 'appsettings' child plus siteConfig.appSettings, if any
-    settings: dict[str, Any] = {}
-    for _, _, cfg, _ in _resources_of_type(root, "Microsoft.Web/sites/config"):
-        if cfg.get("name") == "appsettings":
-            for node in walk(cfg.get("properties")):
-                if isinstance(node, dict):
-                    settings.update({k: v for k, v in node.items() if k not in ("function", "operator")})
-    for node in walk((props.get("siteConfig") or {}).get("appSettings")):
-        if isinstance(node, dict) and "name" in node:
-            settings[node["name"]] = node.get("value")
+    settings = app_settings(root)
     for key in REQUIRED_APP_SETTINGS:
         if key not in settings:
             problems.append(f"app setting {key} is missing")
@@ -741,6 +733,21 @@ def check_function_app(root: Path) -> list[str]:
     if settings.get("WebPubSubConnectionString__credential") not in (None, "managedidentity"):
         problems.append("WebPubSubConnectionString__credential must be 'managedidentity'")
     return problems
+
+
+def app_settings(root: Path) -> dict[str, Any]:
+    """The function app's settings: the sites/config 'appsettings' child plus siteConfig.appSettings."""
+    settings: dict[str, Any] = {}
+    for _, _, cfg, _ in _resources_of_type(root, "Microsoft.Web/sites/config"):
+        if cfg.get("name") == "appsettings":
+            for node in walk(cfg.get("properties")):
+                if isinstance(node, dict):
+                    settings.update({k: v for k, v in node.items() if k not in ("function", "operator")})
+    for _, _, site, _ in _resources_of_type(root, "Microsoft.Web/sites"):
+        for node in walk(((site.get("properties") or {}).get("siteConfig") or {}).get("appSettings")):
+            if isinstance(node, dict) and "name" in node:
+                settings[node["name"]] = node.get("value")
+    return settings
 
 
 def check_security_settings(root: Path) -> list[str]:
