@@ -17,6 +17,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from shared.logsafe import log_safe
+
 from .body_limit import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_BODY_BYTES_KEY,
@@ -123,7 +125,8 @@ async def _executor_context(app: web.Application) -> AsyncIterator[None]:
 async def _access_log(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    # The path only: query strings can carry keys and tokens.
+    # The path as received (still percent-encoded) and escaped: it is the client's text, and a
+    # decoded %0a or %1b would forge lines or drive the terminal. No query: it can hold keys.
     started = time.perf_counter()
     status = 500
     try:
@@ -135,7 +138,8 @@ async def _access_log(
         raise
     finally:
         elapsed = _ms_since(started)
-        logger.info("%s %s %d %dms", request.method, request.path, status, elapsed)
+        path = log_safe(request.raw_path.split("?", 1)[0])
+        logger.info("%s %s %d %dms", log_safe(request.method), path, status, elapsed)
 
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
