@@ -22,6 +22,7 @@ from shared.logsafe import log_safe
 from .body_limit import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_BODY_BYTES_KEY,
+    continue_unless_oversized,
     max_body_bytes_from,
     refuse_oversized_bodies,
 )
@@ -109,7 +110,7 @@ def create_app(
     app[HOST_INFO] = info
     app[MAX_BODY_BYTES_KEY] = body_limit
     app.cleanup_ctx.append(_executor_context)
-    app.router.add_route("*", "/{path:.*}", _dispatch)
+    app.router.add_route("*", "/{path:.*}", _dispatch, expect_handler=continue_unless_oversized)
     return app
 
 

@@ -77,6 +77,22 @@ async def test_declared_oversized_body_gets_413_before_it_is_sent(limited_host):
         assert sent <= MIB
 
 
+async def test_expect_100_continue_is_answered_413_for_an_oversized_body(limited_host):
+    async def first_answer(declared: int) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", limited_host)
+        writer.write(
+            f"POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: {declared}\r\n"
+            "Expect: 100-continue\r\n\r\n".encode()
+        )
+        try:
+            return await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+        finally:
+            writer.transport.abort()
+
+    assert (await first_answer(90 * MIB)).startswith(b"HTTP/1.1 413 ")  # no invitation to send it
+    assert (await first_answer(10)).startswith(b"HTTP/1.1 100 Continue")
+
+
 async def test_streamed_body_over_the_limit_gets_413(limited_host):
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(16):  # 4 MiB in 256 KiB chunks, no Content-Length
