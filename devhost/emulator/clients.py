@@ -32,7 +32,16 @@ from aiohttp import WSMsgType, web
 from aiohttp.http_websocket import WebSocketError
 
 from .config import EmulatorConfig, is_valid_hub_name
-from .hubs import CLOSE_INTERNAL, CLOSE_POLICY, ClientKind, Connection, HubRegistry, new_connection_id
+from .hubs import (
+    CLOSE_INTERNAL,
+    CLOSE_INVALID_PAYLOAD,
+    CLOSE_POLICY,
+    CLOSE_UNSUPPORTED_DATA,
+    ClientKind,
+    Connection,
+    HubRegistry,
+    new_connection_id,
+)
 from .messages import (
     PONG_FRAME,
     SUPPORTED_PROTOCOLS,
@@ -53,7 +62,7 @@ from .messages import (
     parse_request,
 )
 from .outbound import OutboundQueue, encode_message
-from .tokens import ClientIdentity, TokenError, validate_client_token
+from .tokens import ClientIdentity, TokenError, is_valid_user_id, validate_client_token
 from .upstream import SYSTEM_CONTENT_TYPE, UpstreamCaller, UpstreamFailure, UpstreamResult
 
 log = logging.getLogger(__name__)
@@ -175,6 +184,7 @@ class ClientEndpoint:
                 content_type=SYSTEM_CONTENT_TYPE,
                 user_id=identity.user_id or "",
                 subprotocol="",
+                blocking=True,
             )
         except UpstreamFailure as exc:
             raise _Rejected(500, "connect event handler failed") from exc
@@ -312,13 +322,13 @@ class ClientEndpoint:
             await self._simple_message(session, kind, data)
             return
         if kind is WSMsgType.BINARY or not isinstance(data, str):
-            self._terminate(session, CLOSE_POLICY, "binary frames are not valid in this subprotocol")
+            self._terminate(session, CLOSE_UNSUPPORTED_DATA, "binary frames are not valid in this subprotocol")
             return
         try:
             request = parse_request(data)
         except ProtocolViolation as exc:
             log.info("closing %s/%s: %s", conn.hub, conn.connection_id, exc)
-            self._terminate(session, CLOSE_POLICY, f"invalid message: {exc}")
+            self._terminate(session, CLOSE_INVALID_PAYLOAD, f"invalid message: {exc}")
             return
         if isinstance(request, SequenceAck):
             conn.acknowledge(request.sequence_id)
@@ -332,11 +342,14 @@ class ClientEndpoint:
             await self._user_event(conn, request)
 
     def _ack(self, conn: Connection, ack_id: int | None, error: str | None = None, message: str = "") -> None:
-        if ack_id is not None:
-            conn.send_frame(build_ack(ack_id, error, message))
+        if ack_id is None:
+            return
+        if error is None:
+            conn.record_ack_id(ack_id)  # only a success makes a later ackId a duplicate
+        conn.send_frame(build_ack(ack_id, error, message))
 
     def _duplicate(self, conn: Connection, ack_id: int | None) -> bool:
-        if ack_id is not None and conn.is_duplicate_ack(ack_id):
+        if ack_id is not None and conn.has_ack_id(ack_id):
             self._ack(conn, ack_id, "Duplicate", "message with this ackId was already processed")
             return True
         return False
@@ -609,6 +622,8 @@ def _apply_connect_response(
     )
     value = _ci(answer, "userId")
     if isinstance(value, str) and value:
+        if not is_valid_user_id(value):
+            raise _Rejected(500, "connect event handler returned an invalid userId")
         user_id = value
     value = _ci(answer, "roles")
     if isinstance(value, list):

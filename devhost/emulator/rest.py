@@ -177,7 +177,8 @@ async def send_to_group(call: Call) -> web.StreamResponse:
     hub = call.hub
     if hub is not None:
         targets = _select(hub.group_connections(group), call.query_list("excluded"), flt)
-        _deliver(targets, Delivery(payload))
+        # members get it as a group message ("from":"group", no fromUserId), as from the service
+        _deliver(targets, Delivery(payload, group=group))
     return _accepted()
 
 

@@ -9,7 +9,10 @@
   ``shared.headers.build_cloud_event_headers`` and ``ce-signature`` from
   ``shared.verify.build_signature`` (both access keys), so the wire format is written once.
 * Timeouts per attempt; 408, 5xx and network errors are retried after
-  ``upstream_retry_delays`` (section 7). Timeouts are not retried.
+  ``upstream_retry_delays`` (section 7). Timeouts are not retried. The blocking
+  ``connect`` event is different: a client's handshake waits on it, so an answer
+  (whatever its status) is final and only a refused/reset connection is retried, after
+  ``connect_retry_delays`` (a function app still starting up).
 
 One pooled ``aiohttp.ClientSession`` is shared by every call; ``app.py`` creates it in a
 cleanup context. Signatures, keys and full header sets are never logged.
@@ -160,11 +163,13 @@ class UpstreamCaller:
         event_id: str | None = None,
         user_id: str | None = None,
         subprotocol: str | None = None,
+        blocking: bool = False,
     ) -> UpstreamResult:
         """Deliver one event and return the handler's answer.
 
         ``user_id``/``subprotocol`` default to the connection's (the connect event passes
         the token's user and no subprotocol, since the handshake is not finished).
+        ``blocking`` (the connect event): answers are not retried, see the module doc.
 
         Raises:
             UpstreamFailure: validation failed, network error or timeout after retries,
@@ -188,23 +193,30 @@ class UpstreamCaller:
             connection_state=conn.connection_state,
         )
         headers[CONTENT_TYPE] = content_type
-        return await self._post_with_retries(url, headers, body, event_name, conn.connection_id)
+        return await self._post_with_retries(url, headers, body, event_name, conn.connection_id, blocking)
 
     async def _post_with_retries(
-        self, url: str, headers: Mapping[str, str], body: bytes, event_name: str, connection_id: str
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        event_name: str,
+        connection_id: str,
+        blocking: bool,
     ) -> UpstreamResult:
-        delays = self._config.upstream_retry_delays
+        delays = self._config.connect_retry_delays if blocking else self._config.upstream_retry_delays
         for attempt in range(len(delays) + 1):
             try:
                 result = await self._post(url, headers, body)
             except TimeoutError as exc:
                 raise UpstreamFailure(f"{event_name} timed out") from exc
             except aiohttp.ClientError as exc:
-                if attempt >= len(delays):
+                if attempt >= len(delays) or (blocking and not isinstance(exc, aiohttp.ClientConnectorError)):
                     raise UpstreamFailure(f"{event_name} failed: {type(exc).__name__}") from exc
                 log.info("%s for %s: %s, retrying", event_name, connection_id, type(exc).__name__)
             else:
-                if not (result.status == 408 or result.status >= 500) or attempt >= len(delays):
+                retryable = not blocking and (result.status == 408 or result.status >= 500)
+                if not retryable or attempt >= len(delays):
                     return result
                 log.info("%s for %s: status %s, retrying", event_name, connection_id, result.status)
             await asyncio.sleep(delays[attempt])
