@@ -61,7 +61,7 @@ from .messages import (
     load_json,
     parse_request,
 )
-from .outbound import OutboundQueue, encode_message
+from .outbound import OutboundBudget, OutboundQueue, encode_message
 from .tokens import ClientIdentity, TokenError, is_valid_user_id, validate_client_token
 from .upstream import SYSTEM_CONTENT_TYPE, UpstreamCaller, UpstreamFailure, UpstreamResult
 
@@ -110,6 +110,8 @@ class ClientEndpoint:
         self._background: set[asyncio.Task[Any]] = set()
         self._upstream: UpstreamCaller | None = None
         self._shutting_down = False
+        self._handshakes = 0  # upgrades waiting for their connect event
+        self.outbound_budget = OutboundBudget(config.total_outbound_max_bytes)
 
     def bind_upstream(self, upstream: UpstreamCaller | None) -> None:
         self._upstream = upstream
@@ -126,6 +128,15 @@ class ClientEndpoint:
         offered = _offered_subprotocols(request)
         if "awps_connection_id" in request.query:
             return await self._recover(request, hub_name.lower(), offered)
+        if len(self._sessions) + self._handshakes >= self._config.max_connections:
+            log.warning(
+                "connection refused: the limit of %d connections is reached", self._config.max_connections
+            )
+            return web.Response(
+                status=503,
+                text=f"the emulator's limit of {self._config.max_connections} connections is reached",
+                headers={"Retry-After": "5"},
+            )
         try:
             identity = self._authenticate(request, hub_name)
         except TokenError as exc:
@@ -140,11 +151,14 @@ class ClientEndpoint:
             reliable_max_bytes=self._config.reliable_max_bytes,
             max_ack_ids=self._config.max_ack_ids,
         )
+        self._handshakes += 1
         try:
             decision = await self._run_connect(request, conn, identity, offered)
         except _Rejected as exc:
             log.info("connect of %s/%s rejected: %s", conn.hub, conn.connection_id, exc.reason)
             return web.Response(status=exc.status, text=exc.reason)
+        finally:
+            self._handshakes -= 1
         conn.user_id = decision.user_id
         conn.roles = set(decision.roles)
         conn.choose_subprotocol(decision.subprotocol)
@@ -233,7 +247,9 @@ class ClientEndpoint:
         assert isinstance(transport, asyncio.WriteTransport)  # prepare() succeeded, so it is open
         session.ws = ws
         session.transport = transport
-        outbound = OutboundQueue(ws, transport, max_bytes=self._config.outbound_max_bytes)
+        outbound = OutboundQueue(
+            ws, transport, max_bytes=self._config.outbound_max_bytes, budget=self.outbound_budget
+        )
         session.conn.attach(outbound, first)
 
     # -- recovery (reliable protocol) --------------------------------------------------------
@@ -322,7 +338,9 @@ class ClientEndpoint:
             await self._simple_message(session, kind, data)
             return
         if kind is WSMsgType.BINARY or not isinstance(data, str):
-            self._terminate(session, CLOSE_UNSUPPORTED_DATA, "binary frames are not valid in this subprotocol")
+            self._terminate(
+                session, CLOSE_UNSUPPORTED_DATA, "binary frames are not valid in this subprotocol"
+            )
             return
         try:
             request = parse_request(data)

@@ -140,7 +140,7 @@ class Connection:
 
     def _write(self, wire: bytes) -> None:
         if self.outbound is not None and not self.outbound.put(wire):
-            self.terminate(self.overflow_close_code, "slow consumer: outbound buffer full")
+            self.terminate(self.overflow_close_code, self.outbound.refusal)
 
     def deliver(self, delivery: Delivery) -> None:
         """Queue a data message in this connection's protocol."""
