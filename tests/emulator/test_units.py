@@ -55,7 +55,7 @@ class Subject:
         ("connectionId in ('x')", False),
         ("userId eq 'alice' and 'g2' in groups", True),
         ("userId eq 'bob' or connectionId eq 'c1'", True),
-        ("userId eq 'bob' or (connectionId eq 'c1' and not 'g1' in groups)", False),
+        ("userId eq 'bob' or (connectionId eq 'c1' and not ('g1' in groups))", False),
         ("protocol eq null", True),
         ("userId eq 'it''s'", False),
         ("userId gt 'a'", True),
@@ -63,6 +63,62 @@ class Subject:
 )
 def test_filter_evaluates(text: str, expected: bool) -> None:
     assert parse_filter(text).matches(Subject(groups={"g1", "g2"})) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the documented functions and integer literals (Learn: OData filter syntax)
+        ("length(userId) le 10 and length(userId) gt 3", True),
+        ("length(userId) gt 10 or length(userId) le 3", False),
+        ("not endswith(userId, 'milk')", True),
+        ("not (length(userId) gt 50)", True),
+        ("tolower(userId) eq 'user-ab-de'", True),
+        ("toupper(userId) eq 'USER-AB-DE'", True),
+        ("trim(concat(' ', userId)) eq 'User-ab-de'", True),
+        ("substring(userId, 5, 2) eq 'ab'", True),
+        ("substring(userId, 5) eq 'ab-de'", True),
+        ("substring(userId, 50) eq ''", True),
+        ("substring(userId, -3, 2) eq 'Us'", True),
+        ("endswith(userId, 'de')", True),
+        ("startswith(userId, 'User')", True),
+        ("startswith(userId, 'user')", False),
+        ("contains(userId, '-ab-')", True),
+        ("indexof(userId, '-ab-') ge 0", True),
+        ("indexof(userId, 'zz') eq -1", True),
+        ("concat(userId, '!') eq 'User-ab-de!'", True),
+        ("length(groups) gt 1", True),
+        ("length(groups) eq +2", True),
+        ("'g1' in (groups)", True),
+        ("userId in groups", False),
+        ("length(userId) in (3, 10)", True),
+        ("startswith(userId, 'U') eq true", True),
+        ("(length(userId)) ge 10", True),
+        ("true", True),
+        ("false or 'g2' in groups", True),
+        ("LENGTH(userId) eq 10", True),
+    ],
+)
+def test_filter_functions_and_integers(text: str, expected: bool) -> None:
+    assert parse_filter(text).matches(Subject(user_id="User-ab-de", groups={"g1", "g2"})) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "length(userId) gt 3",
+        "startswith(userId, 'a')",
+        "not endswith(userId, 'a')",
+        "tolower(userId) eq 'a'",
+        "userId eq null",
+        "not (length(userId) gt 3)",
+    ],
+)
+def test_null_propagates_through_functions(text: str) -> None:
+    # null propagates through functions, a comparison with null is false (so its negation is
+    # true), and a predicate of null is null, which never selects
+    expected = text in ("userId eq null", "not (length(userId) gt 3)")
+    assert parse_filter(text).matches(Subject(user_id=None)) is expected
 
 
 def test_filter_quote_escape_and_null_user() -> None:
@@ -89,6 +145,25 @@ def test_filter_quote_escape_and_null_user() -> None:
         "x" * 5000,
         "(" * 100 + "userId eq 'a'" + ")" * 100,
         "not " * 100 + "userId eq 'a'",
+        # as in the service, 'not' binds tighter than comparisons and 'in'
+        "not length(userId) gt 5",
+        "not 'g1' in groups",
+        # type errors
+        "length(userId)",
+        "length(userId) eq 'a'",
+        "userId gt 3",
+        "true gt false",
+        "tolower(3) eq 'a'",
+        "substring(userId, 'a') eq 'b'",
+        "substring(userId) eq 'b'",
+        "startswith(userId) ",
+        "concat(userId, 'a', 'b') eq 'c'",
+        "length(userId, userId) eq 1",
+        "unknown(userId)",
+        "3 in groups",
+        "groups in ('a')",
+        "length(groups) eq 99999999999999999999",
+        "'a' and true",
     ],
 )
 def test_invalid_filters_raise_filter_error(text: str) -> None:
