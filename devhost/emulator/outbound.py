@@ -141,7 +141,9 @@ class OutboundQueue:
             self.refusal = "slow consumer: the emulator's total outbound memory limit is reached"
             return False
         self._transport.write(wire)
-        budget.note(self, self._transport.get_write_buffer_size())
+        after = self._transport.get_write_buffer_size()
+        if after or pending:  # the common case, a peer keeping up, costs no bookkeeping
+            budget.note(self, after)
         return True
 
     async def drain(self, timeout: float) -> None:
