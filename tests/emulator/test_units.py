@@ -20,10 +20,12 @@ from devhost.emulator.config import (
     load_settings_file,
     parse_hub_option,
 )
+from devhost.emulator.guard import LoopbackGuard
 from devhost.emulator.hubs import CLOSE_POLICY, Connection
 from devhost.emulator.messages import Delivery, Payload, ProtocolViolation, parse_request
 from devhost.emulator.odata import FilterError, parse_filter
 from devhost.emulator.outbound import OutboundQueue, encode_frame
+from devhost.emulator.roles import compile_pattern, grants, pattern_matches
 from devhost.emulator.tokens import TokenError, validate_client_token, validate_rest_token
 
 KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
@@ -421,3 +423,96 @@ def test_deeply_nested_json_is_refused_like_any_bad_json() -> None:
         nested = [nested]
     with pytest.raises(ProtocolViolation):
         Payload.from_json_field("json", nested)
+
+
+# -- wildcard group roles (Learn: "Use wildcard group role patterns") ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "group", "expected"),
+    [
+        # the documented examples
+        ("chat-*", "chat-1", True),
+        ("chat-*", "chat-room", True),
+        ("chat-*", "chat.1", False),
+        ("chat-*", "xchat-1", False),
+        ("clientA.*", "clientA.alpha", True),
+        ("clientA.*", "clientA.1", True),
+        ("clientA.*", "clientA.alpha.room1", False),
+        ("clientA.*", "clientB.alpha", False),
+        ("clientA.**", "clientA.alpha", True),
+        ("clientA.**", "clientA.alpha.room1", True),
+        ("clientA.**", "clientB.anything", False),
+        ("clientA.rooms.?1", "clientA.rooms.a1", True),
+        ("clientA.rooms.?1", "clientA.rooms.11", True),
+        ("clientA.rooms.?1", "clientA.rooms.1", False),
+        ("clientA.rooms.?1", "clientA.rooms.a.1", False),
+        ("literal\\*star", "literal*star", True),
+        ("literal\\*star", "literalXstar", False),
+        ("project\\*123", "project*123", True),
+        # the rest of the rules
+        ("a\\\\b", "a\\b", True),
+        ("a\\?", "a?", True),
+        ("a\\?", "ab", False),
+        ("Chat-*", "chat-1", False),  # case-sensitive
+        ("*", "", True),
+        ("**", "a.b.c", True),
+        ("a*b*c*d*e", "a1b2c3d4e", True),  # five '*' are allowed
+        ("a*b*c*d*e*f*", "abcdef", False),  # six are not: the role grants nothing
+        ("a**b**c**", "a.b.c", False),  # also six, counting those of '**'
+        ("a\\x", "a\\x", False),  # unknown escape: invalid
+        ("a\\", "a\\", False),  # dangling escape: invalid
+    ],
+)
+def test_group_role_patterns(pattern: str, group: str, expected: bool) -> None:
+    roles = {f"webpubsub.joinLeaveGroups.{pattern}"}
+    assert grants(roles, "joinLeaveGroup", group) is expected
+    assert grants(roles, "sendToGroup", group) is False  # a joinLeave role never grants sending
+
+
+def test_literal_and_general_roles_still_apply() -> None:
+    assert grants({"webpubsub.sendToGroup"}, "sendToGroup", "any.group")
+    assert grants({"webpubsub.sendToGroup.room"}, "sendToGroup", "room")
+    assert not grants({"webpubsub.sendToGroup.room"}, "sendToGroup", "room2")
+    assert not grants({"webpubsub.sendToGroup.room*"}, "sendToGroup", "room2")  # literal role, not a pattern
+    assert not grants(
+        {"webpubsub.sendToGroups.**"}, "sendToGroup", None
+    )  # "every group" needs the plain role
+
+
+def test_pattern_matching_is_linear_in_the_group_name() -> None:
+    steps = compile_pattern("*a*a*a*a*a")
+    assert steps is not None
+    started = time.perf_counter()
+    assert not pattern_matches(steps, "a" * 1023 + "b")
+    assert time.perf_counter() - started < 0.5  # a backtracking regex takes minutes here
+
+
+# -- Host / Origin guard ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "origin", "allowed"),
+    [
+        ("localhost:8080", None, True),
+        ("LOCALHOST:8080", "http://localhost:7071", True),
+        ("127.0.0.1:8080", "https://127.0.0.1", True),
+        ("[::1]:8080", "http://[::1]:7071", True),
+        ("localhost.:8080", None, True),
+        ("evil.example:8080", None, False),
+        ("localhost:8080", "http://evil.example", False),
+        ("localhost:8080", "null", False),
+        ("localhost:8080", "file://", False),
+        ("localhost:8080", "http://localhost.evil.example", False),
+        ("localhost:bad", None, False),
+        ("", None, False),
+        ("devbox:8080", "http://devbox:3000", True),  # added by --allow-host
+    ],
+)
+def test_loopback_guard(host: str, origin: str | None, allowed: bool) -> None:
+    guard = LoopbackGuard(["devbox", "0.0.0.0"])
+    assert (guard.refusal(host, origin) is None) is allowed
+
+
+def test_loopback_guard_star_allows_anything() -> None:
+    assert LoopbackGuard(["*"]).refusal("evil.example", "http://evil.example") is None
