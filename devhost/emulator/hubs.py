@@ -12,6 +12,7 @@ what it missed (protocol reference 8.4).
 from __future__ import annotations
 
 import itertools
+import logging
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +21,8 @@ from enum import Enum
 from .messages import JSON_PROTOCOL, RELIABLE_JSON_PROTOCOL, Delivery
 from .outbound import OutboundQueue, encode_message
 from .roles import ROLE_PREFIX, grants
+
+log = logging.getLogger(__name__)
 
 # WebSocket close codes used by the emulator.
 CLOSE_NORMAL = 1000
@@ -140,7 +143,11 @@ class Connection:
 
     def _write(self, wire: bytes) -> None:
         if self.outbound is not None and not self.outbound.put(wire):
-            self.terminate(self.overflow_close_code, self.outbound.refusal)
+            reason = self.outbound.refusal
+            log.warning(
+                "disconnecting %s/%s (user %r): %s", self.hub, self.connection_id, self.user_id, reason
+            )
+            self.terminate(self.overflow_close_code, reason)
 
     def deliver(self, delivery: Delivery) -> None:
         """Queue a data message in this connection's protocol."""
