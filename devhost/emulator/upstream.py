@@ -10,9 +10,9 @@
   ``shared.verify.build_signature`` (both access keys), so the wire format is written once.
 * Timeouts per attempt; 408, 5xx and network errors are retried after
   ``upstream_retry_delays`` (section 7). Timeouts are not retried. The blocking
-  ``connect`` event is different: a client's handshake waits on it, so an answer
-  (whatever its status) is final and only a refused/reset connection is retried, after
-  ``connect_retry_delays`` (a function app still starting up).
+  ``connect`` event is retried on the same conditions but after the short
+  ``connect_retry_delays``: a client's handshake waits on it, so a transient failure still
+  gets through while a handler that keeps failing is reported within a second, not ~9 s.
 
 One pooled ``aiohttp.ClientSession`` is shared by every call; ``app.py`` creates it in a
 cleanup context. Signatures, keys and full header sets are never logged.
@@ -169,7 +169,7 @@ class UpstreamCaller:
 
         ``user_id``/``subprotocol`` default to the connection's (the connect event passes
         the token's user and no subprotocol, since the handshake is not finished).
-        ``blocking`` (the connect event): answers are not retried, see the module doc.
+        ``blocking`` (the connect event): short retry delays, see the module doc.
 
         Raises:
             UpstreamFailure: validation failed, network error or timeout after retries,
@@ -211,12 +211,11 @@ class UpstreamCaller:
             except TimeoutError as exc:
                 raise UpstreamFailure(f"{event_name} timed out") from exc
             except aiohttp.ClientError as exc:
-                if attempt >= len(delays) or (blocking and not isinstance(exc, aiohttp.ClientConnectorError)):
+                if attempt >= len(delays):
                     raise UpstreamFailure(f"{event_name} failed: {type(exc).__name__}") from exc
                 log.info("%s for %s: %s, retrying", event_name, connection_id, type(exc).__name__)
             else:
-                retryable = not blocking and (result.status == 408 or result.status >= 500)
-                if not retryable or attempt >= len(delays):
+                if not (result.status == 408 or result.status >= 500) or attempt >= len(delays):
                     return result
                 log.info("%s for %s: status %s, retrying", event_name, connection_id, result.status)
             await asyncio.sleep(delays[attempt])

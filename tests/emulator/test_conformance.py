@@ -176,8 +176,8 @@ async def test_rest_permissions_take_group_names_not_patterns(bare_emulator: Run
 # -- issue 14.5: smaller differences -----------------------------------------------------------------
 
 
-async def test_a_connect_answered_5xx_fails_the_handshake_at_once(upstream: Upstream) -> None:
-    """The connect event is not retried after an answer: the client does not wait ~9 s."""
+async def test_a_connect_answered_5xx_fails_the_handshake_within_a_second(upstream: Upstream) -> None:
+    """The connect event is retried after short delays only: the client does not wait ~9 s."""
     config = make_config(upstream_retry_delays=(1.0, 3.0, 5.0))  # the default delays
     config.handlers.set_hub(HUB, [EventHandler(upstream.base_url + "/api/{hub}/{event}")])
     upstream.recorder.connect_answer = (503, None, {})
@@ -189,7 +189,19 @@ async def test_a_connect_answered_5xx_fails_the_handshake_at_once(upstream: Upst
         elapsed = time.monotonic() - started
         await client.close()
     assert elapsed < 2.0, f"the handshake waited {elapsed:.1f} s"
-    assert len(upstream.recorder.of("connect")) == 1
+    assert len(upstream.recorder.of("connect")) == 1 + len(config.connect_retry_delays)
+
+
+async def test_a_connect_failing_once_still_gets_through(upstream: Upstream) -> None:
+    """A transient failure (a cold start) is retried, so the client connects."""
+    config = make_config(connect_retry_delays=(0.2, 0.5))
+    config.handlers.set_hub(HUB, [EventHandler(upstream.base_url + "/api/{hub}/{event}")])
+    upstream.recorder.connect_failures = 1
+    async with start_emulator(config) as emu:
+        client = sdk_client(client_url(emu, user_id="cold"))
+        async with client:
+            await connection_id_of(client)
+    assert len(upstream.recorder.of("connect")) == 2
 
 
 async def test_add_user_to_group_without_connections_applies_when_the_user_connects(
