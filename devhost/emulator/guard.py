@@ -10,13 +10,15 @@ browser routes reach a loopback server from a hostile page:
   token audience is built from ``Host`` too, so checking it also pins the audience.
 
 So every request must name an allowed host in ``Host`` and, when it sends ``Origin`` (browsers
-do; SDKs and servers do not), in ``Origin`` as well. Allowed by default: ``localhost``,
-``127.0.0.1``, ``::1``, the bind address and the public host name of the connection string;
-``--allow-host NAME`` adds names and ``--allow-host '*'`` turns the guard off.
+do; SDKs and servers do not), in ``Origin`` as well. Allowed by default: ``localhost`` and
+``*.localhost`` (browsers resolve those to loopback themselves, never through DNS), loopback
+IP literals (``127.0.0.0/8``, ``::1``), the bind address and the public host name of the
+connection string; ``--allow-host NAME`` adds names and ``--allow-host '*'`` turns the guard off.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -27,6 +29,16 @@ ANY_HOST = "*"
 _UNSPECIFIED = {"0.0.0.0", "::", ""}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def is_loopback_name(name: str) -> bool:
+    """``localhost``, ``*.localhost`` or a loopback IP literal."""
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _host_name(authority: str) -> str | None:
@@ -48,16 +60,18 @@ class LoopbackGuard:
         self.allow_any = ANY_HOST in names
         self.names = frozenset(n for n in names if n not in _UNSPECIFIED and n != ANY_HOST)
 
+    def allows(self, name: str | None) -> bool:
+        return name is not None and (name in self.names or is_loopback_name(name))
+
     def refusal(self, host: str | None, origin: str | None) -> str | None:
         """Why the request is refused, or ``None`` when it may pass."""
         if self.allow_any:
             return None
-        if _host_name(host or "") not in self.names:
+        if not self.allows(_host_name(host or "")):
             return "Host header is not an allowed name (see --allow-host)"
         if origin is not None:
             parts = urlsplit(origin.strip())
-            name = _host_name(parts.netloc) if parts.scheme in ("http", "https") else None
-            if name not in self.names:
+            if parts.scheme not in ("http", "https") or not self.allows(_host_name(parts.netloc)):
                 return "Origin is not an allowed site (see --allow-host)"
         return None
 

@@ -22,6 +22,9 @@ from azure.messaging.webpubsubclient.models import (
     SendMessageError,
     WebPubSubDataType,
 )
+from azure.messaging.webpubsubservice._operations._operations import (
+    build_web_pub_sub_service_get_client_access_token_request,
+)
 from azure.messaging.webpubsubservice.aio import WebPubSubServiceClient as AsyncServiceClient
 
 from devhost.emulator import EventHandler, RunningEmulator, start_emulator
@@ -356,3 +359,17 @@ async def test_a_newline_in_the_token_sub_is_refused_with_401(
             await session.ws_connect(url, protocols=[JSON_PROTOCOL])
     assert refused.value.status == 401
     assert upstream.recorder.of("connect") == []
+
+
+async def test_generate_token_refuses_a_user_id_with_control_characters(
+    bare_emulator: RunningEmulator,
+) -> None:
+    """``:generateToken`` through the SDK's own request builder (key clients sign locally)."""
+    async with AsyncServiceClient.from_connection_string(bare_emulator.connection_string, hub=HUB) as svc:
+        refused = await svc.send_request(
+            build_web_pub_sub_service_get_client_access_token_request(HUB, user_id="eve\r\nx")
+        )
+        minted = await svc.send_request(
+            build_web_pub_sub_service_get_client_access_token_request(HUB, user_id="eve")
+        )
+    assert (refused.status_code, minted.status_code) == (400, 200)

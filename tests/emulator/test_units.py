@@ -499,6 +499,9 @@ def test_pattern_matching_is_linear_in_the_group_name() -> None:
         ("127.0.0.1:8080", "https://127.0.0.1", True),
         ("[::1]:8080", "http://[::1]:7071", True),
         ("localhost.:8080", None, True),
+        ("127.0.0.2:8080", "http://chat.localhost:7071", True),  # loopback literal, *.localhost
+        ("evil.localhost.example:8080", None, False),
+        ("[::ffff:7f00:1]:8080", None, False),
         ("evil.example:8080", None, False),
         ("localhost:8080", "http://evil.example", False),
         ("localhost:8080", "null", False),
