@@ -8,9 +8,11 @@
         print(emu.connection_string)
 
 Modules, one job each: ``config`` (settings and handler registry), ``tokens`` (JWTs),
-``odata`` (REST filters), ``messages`` (client wire formats), ``outbound`` (bounded
-per-connection writer), ``hubs`` (in-memory state), ``upstream`` (event-handler calls),
-``clients`` (WebSocket endpoint), ``rest`` (data-plane API), ``app`` (factory and runner).
+``odata`` (REST filters), ``roles`` (group permissions, wildcard patterns), ``messages``
+(client wire formats), ``outbound`` (bounded writers and the global budget), ``hubs``
+(in-memory state), ``upstream`` (event-handler calls), ``clients`` (WebSocket endpoint),
+``rest`` (data-plane API), ``guard`` (Host/Origin check), ``app`` (factory and runner).
+Behaviour, limits and choices: docs/emulator.md.
 """
 
 from .app import RunningEmulator, banner, create_app, run_emulator, start_emulator

@@ -37,6 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=URL_TEMPLATE",
         help="event handler for a hub: all system events and every user event (repeatable)",
     )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="accept this name in Host/Origin besides loopback (repeatable; '*': any, e.g. in a container)",
+    )
+    parser.add_argument(
+        "--max-connections", type=int, default=5000, help="client connections, all hubs (default 5000)"
+    )
     parser.add_argument("--recovery-window", type=float, default=30.0, help="reliable reconnect window, s")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser
@@ -52,6 +62,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         secondary_key=args.secondary_key,
         settings_file=args.config,
         recovery_window=args.recovery_window,
+        allowed_hosts=tuple(args.allow_host),
+        max_connections=args.max_connections,
         **options,
     )
     per_hub: dict[str, list[EventHandler]] = {}

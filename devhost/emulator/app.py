@@ -29,6 +29,7 @@ from shared.logsafe import log_safe
 
 from .clients import ClientEndpoint
 from .config import ConfigError, EmulatorConfig, load_settings_file
+from .guard import LoopbackGuard
 from .hubs import HubRegistry
 from .rest import RestApi, error_response
 from .upstream import UpstreamCaller
@@ -117,7 +118,8 @@ def create_app(config: EmulatorConfig) -> web.Application:
     if config.settings_file is not None:
         _apply_settings_file(config, config.settings_file)
     # bodies above the message limit are refused with 413 before a handler sees them
-    app = web.Application(middlewares=[_errors], client_max_size=config.max_message_bytes)
+    guard = LoopbackGuard((config.host, config.public_host, *config.allowed_hosts))
+    app = web.Application(middlewares=[_errors, guard.middleware], client_max_size=config.max_message_bytes)
     hubs = HubRegistry()
     clients = ClientEndpoint(config, hubs)
     rest = RestApi(config, hubs, clients)

@@ -34,7 +34,16 @@ from aiohttp.http_websocket import WebSocketError
 from shared.logsafe import log_safe
 
 from .config import EmulatorConfig, is_valid_hub_name
-from .hubs import CLOSE_INTERNAL, CLOSE_POLICY, ClientKind, Connection, HubRegistry, new_connection_id
+from .hubs import (
+    CLOSE_INTERNAL,
+    CLOSE_INVALID_PAYLOAD,
+    CLOSE_POLICY,
+    CLOSE_UNSUPPORTED_DATA,
+    ClientKind,
+    Connection,
+    HubRegistry,
+    new_connection_id,
+)
 from .messages import (
     PONG_FRAME,
     SUPPORTED_PROTOCOLS,
@@ -54,8 +63,8 @@ from .messages import (
     load_json,
     parse_request,
 )
-from .outbound import OutboundQueue, encode_message
-from .tokens import ClientIdentity, TokenError, validate_client_token
+from .outbound import OutboundBudget, OutboundQueue, encode_message
+from .tokens import ClientIdentity, TokenError, is_valid_user_id, validate_client_token
 from .upstream import SYSTEM_CONTENT_TYPE, UpstreamCaller, UpstreamFailure, UpstreamResult
 
 log = logging.getLogger(__name__)
@@ -103,6 +112,8 @@ class ClientEndpoint:
         self._background: set[asyncio.Task[Any]] = set()
         self._upstream: UpstreamCaller | None = None
         self._shutting_down = False
+        self._handshakes = 0  # upgrades waiting for their connect event
+        self.outbound_budget = OutboundBudget(config.total_outbound_max_bytes)
 
     def bind_upstream(self, upstream: UpstreamCaller | None) -> None:
         self._upstream = upstream
@@ -119,6 +130,15 @@ class ClientEndpoint:
         offered = _offered_subprotocols(request)
         if "awps_connection_id" in request.query:
             return await self._recover(request, hub_name.lower(), offered)
+        if len(self._sessions) + self._handshakes >= self._config.max_connections:
+            log.warning(
+                "connection refused: the limit of %d connections is reached", self._config.max_connections
+            )
+            return web.Response(
+                status=503,
+                text=f"the emulator's limit of {self._config.max_connections} connections is reached",
+                headers={"Retry-After": "5"},
+            )
         try:
             identity = self._authenticate(request, hub_name)
         except TokenError as exc:
@@ -133,11 +153,14 @@ class ClientEndpoint:
             reliable_max_bytes=self._config.reliable_max_bytes,
             max_ack_ids=self._config.max_ack_ids,
         )
+        self._handshakes += 1
         try:
             decision = await self._run_connect(request, conn, identity, offered)
         except _Rejected as exc:
             log.info("connect of %s/%s rejected: %s", conn.hub, conn.connection_id, exc.reason)
             return web.Response(status=exc.status, text=exc.reason)
+        finally:
+            self._handshakes -= 1
         conn.user_id = decision.user_id
         conn.roles = set(decision.roles)
         conn.choose_subprotocol(decision.subprotocol)
@@ -177,6 +200,7 @@ class ClientEndpoint:
                 content_type=SYSTEM_CONTENT_TYPE,
                 user_id=identity.user_id or "",
                 subprotocol="",
+                blocking=True,
             )
         except UpstreamFailure as exc:
             raise _Rejected(500, "connect event handler failed") from exc
@@ -225,7 +249,9 @@ class ClientEndpoint:
         assert isinstance(transport, asyncio.WriteTransport)  # prepare() succeeded, so it is open
         session.ws = ws
         session.transport = transport
-        outbound = OutboundQueue(ws, transport, max_bytes=self._config.outbound_max_bytes)
+        outbound = OutboundQueue(
+            ws, transport, max_bytes=self._config.outbound_max_bytes, budget=self.outbound_budget
+        )
         session.conn.attach(outbound, first)
 
     # -- recovery (reliable protocol) --------------------------------------------------------
@@ -314,13 +340,15 @@ class ClientEndpoint:
             await self._simple_message(session, kind, data)
             return
         if kind is WSMsgType.BINARY or not isinstance(data, str):
-            self._terminate(session, CLOSE_POLICY, "binary frames are not valid in this subprotocol")
+            self._terminate(
+                session, CLOSE_UNSUPPORTED_DATA, "binary frames are not valid in this subprotocol"
+            )
             return
         try:
             request = parse_request(data)
         except ProtocolViolation as exc:
             log.info("closing %s/%s: %s", conn.hub, conn.connection_id, exc)
-            self._terminate(session, CLOSE_POLICY, f"invalid message: {exc}")
+            self._terminate(session, CLOSE_INVALID_PAYLOAD, f"invalid message: {exc}")
             return
         if isinstance(request, SequenceAck):
             conn.acknowledge(request.sequence_id)
@@ -334,11 +362,14 @@ class ClientEndpoint:
             await self._user_event(conn, request)
 
     def _ack(self, conn: Connection, ack_id: int | None, error: str | None = None, message: str = "") -> None:
-        if ack_id is not None:
-            conn.send_frame(build_ack(ack_id, error, message))
+        if ack_id is None:
+            return
+        if error is None:
+            conn.record_ack_id(ack_id)  # only a success makes a later ackId a duplicate
+        conn.send_frame(build_ack(ack_id, error, message))
 
     def _duplicate(self, conn: Connection, ack_id: int | None) -> bool:
-        if ack_id is not None and conn.is_duplicate_ack(ack_id):
+        if ack_id is not None and conn.has_ack_id(ack_id):
             self._ack(conn, ack_id, "Duplicate", "message with this ackId was already processed")
             return True
         return False
@@ -613,6 +644,8 @@ def _apply_connect_response(
     )
     value = _ci(answer, "userId")
     if isinstance(value, str) and value:
+        if not is_valid_user_id(value):
+            raise _Rejected(500, "connect event handler returned an invalid userId")
         user_id = value
     value = _ci(answer, "roles")
     if isinstance(value, list):

@@ -222,8 +222,12 @@ class EmulatorConfig:
     upstream_timeout: float = 20.0  # per attempt
     validation_timeout: float = 10.0
     upstream_retry_delays: tuple[float, ...] = (1.0, 3.0, 5.0)  # 408/5xx/network errors
+    connect_retry_delays: tuple[float, ...] = (0.2, 0.5)  # connect: the client's handshake waits
     validation_ttl: float = 60.0
     max_ack_ids: int = 10_000  # remembered per connection for duplicate detection
+    allowed_hosts: tuple[str, ...] = ()  # Host/Origin names besides loopback; "*" = any (guard.py)
+    max_connections: int = 5000  # all hubs together; more upgrades are refused with 503
+    total_outbound_max_bytes: int = 128 * 1024 * 1024  # backlog of all connections together
 
     def __post_init__(self) -> None:
         check_access_key(self.access_key)

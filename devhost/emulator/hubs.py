@@ -12,6 +12,7 @@ what it missed (protocol reference 8.4).
 from __future__ import annotations
 
 import itertools
+import logging
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -19,14 +20,18 @@ from enum import Enum
 
 from .messages import JSON_PROTOCOL, RELIABLE_JSON_PROTOCOL, Delivery
 from .outbound import OutboundQueue, encode_message
+from .roles import ROLE_PREFIX, grants
+
+log = logging.getLogger(__name__)
 
 # WebSocket close codes used by the emulator.
 CLOSE_NORMAL = 1000
+CLOSE_UNSUPPORTED_DATA = 1003  # a binary frame where the subprotocol allows only text
+CLOSE_INVALID_PAYLOAD = 1007  # a frame that is not a valid message of the subprotocol
 CLOSE_POLICY = 1008  # also tells reliable clients "do not try to recover"
 CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL = 1011
 
-ROLE_PREFIX = "webpubsub."
 PERMISSIONS = ("joinLeaveGroup", "sendToGroup")
 
 
@@ -104,10 +109,8 @@ class Connection:
 
     # -- permissions (protocol reference 8.5) ----------------------------------------
     def has_permission(self, permission: str, group: str | None) -> bool:
-        general = ROLE_PREFIX + permission
-        if general in self.roles:
-            return True
-        return group is not None and f"{general}.{group}" in self.roles
+        """Roles from the token, the connect response or REST grants (wildcards included)."""
+        return grants(self.roles, permission, group)
 
     def grant(self, permission: str, group: str | None) -> None:
         self.roles.add(ROLE_PREFIX + permission + (f".{group}" if group else ""))
@@ -116,15 +119,22 @@ class Connection:
         self.roles.discard(ROLE_PREFIX + permission + (f".{group}" if group else ""))
 
     # -- acks --------------------------------------------------------------------------
-    def is_duplicate_ack(self, ack_id: int) -> bool:
-        """Record ``ack_id``; ``True`` if it was seen before (bounded memory)."""
+    def has_ack_id(self, ack_id: int) -> bool:
+        """``True`` if a request with ``ack_id`` already succeeded on this connection."""
+        return ack_id in self._ack_ids
+
+    def record_ack_id(self, ack_id: int) -> None:
+        """Remember a *successful* request's ``ack_id`` (bounded memory).
+
+        Refused or failed requests are not recorded, so a client may retry them with the
+        same ackId; both SDKs treat a ``Duplicate`` ack as success.
+        """
         if ack_id in self._ack_ids:
-            return True
+            return
         self._ack_ids.add(ack_id)
         self._ack_order.append(ack_id)
         if len(self._ack_order) > self._max_ack_ids:
             self._ack_ids.discard(self._ack_order.popleft())
-        return False
 
     # -- sending ---------------------------------------------------------------------
     def send_frame(self, frame: str | bytes) -> None:
@@ -133,7 +143,11 @@ class Connection:
 
     def _write(self, wire: bytes) -> None:
         if self.outbound is not None and not self.outbound.put(wire):
-            self.terminate(self.overflow_close_code, "slow consumer: outbound buffer full")
+            reason = self.outbound.refusal
+            log.warning(
+                "disconnecting %s/%s (user %r): %s", self.hub, self.connection_id, self.user_id, reason
+            )
+            self.terminate(self.overflow_close_code, reason)
 
     def deliver(self, delivery: Delivery) -> None:
         """Queue a data message in this connection's protocol."""

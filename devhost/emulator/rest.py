@@ -22,7 +22,7 @@ from .config import EmulatorConfig, is_valid_hub_name
 from .hubs import PERMISSIONS, Connection, Hub, HubRegistry
 from .messages import Delivery, InvalidPayload, Payload, load_json
 from .odata import Filter, FilterError, parse_filter
-from .tokens import TokenError, issue_client_token, validate_rest_token
+from .tokens import TokenError, is_valid_user_id, issue_client_token, validate_rest_token
 
 MAX_PAGE_SIZE = 200
 ERROR_CODE_HEADER = "x-ms-error-code"
@@ -177,7 +177,8 @@ async def send_to_group(call: Call) -> web.StreamResponse:
     hub = call.hub
     if hub is not None:
         targets = _select(hub.group_connections(group), call.query_list("excluded"), flt)
-        _deliver(targets, Delivery(payload))
+        # members get it as a group message ("from":"group", no fromUserId), as from the service
+        _deliver(targets, Delivery(payload, group=group))
     return _accepted()
 
 
@@ -393,11 +394,14 @@ async def generate_token(call: Call) -> web.StreamResponse:
     }
     if client_type not in prefixes:
         raise RestError(400, "InvalidArgument", "clientType must be Default, MQTT or SocketIO")
+    user_id = call.request.query.get("userId") or None
+    if user_id is not None and not is_valid_user_id(user_id):
+        raise RestError(400, "InvalidArgument", "userId must not contain control characters")
     audience = f"http://{call.request.host}{prefixes[client_type]}{call.hub_segment}"
     token = issue_client_token(
         call.config.access_key,
         audience,
-        user_id=call.request.query.get("userId") or None,
+        user_id=user_id,
         roles=call.query_list("role"),
         groups=call.query_list("group"),
         minutes_to_expire=minutes,

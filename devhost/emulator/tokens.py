@@ -49,6 +49,17 @@ class ClientIdentity:
     claims: dict[str, list[Any]] = field(default_factory=dict)
 
 
+def is_valid_user_id(user_id: str) -> bool:
+    """A user id must be UTF-8 text without control characters (it travels in ``ce-userId``)."""
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in user_id):
+        return False
+    try:
+        user_id.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a JSON "\ud800" escape
+        return False
+    return True
+
+
 def _normalise_aud(value: str) -> str:
     value = value.strip().lower()
     return value[:-1] if value.endswith("/") else value
@@ -122,6 +133,8 @@ def validate_client_token(
     if not audience_matches(claims.get("aud"), accepted_audiences):
         raise TokenError("token audience does not match this hub")
     sub = claims.get("sub")
+    if sub is not None and not (isinstance(sub, str) and is_valid_user_id(sub)):
+        raise TokenError("invalid sub claim: the user id must be text without control characters")
     groups: tuple[str, ...] = ()
     for name in GROUP_CLAIMS:
         groups += _strings(claims.get(name))

@@ -9,7 +9,10 @@
   ``shared.headers.build_cloud_event_headers`` and ``ce-signature`` from
   ``shared.verify.build_signature`` (both access keys), so the wire format is written once.
 * Timeouts per attempt; 408, 5xx and network errors are retried after
-  ``upstream_retry_delays`` (section 7). Timeouts are not retried.
+  ``upstream_retry_delays`` (section 7). Timeouts are not retried. The blocking
+  ``connect`` event is retried on the same conditions but after the short
+  ``connect_retry_delays``: a client's handshake waits on it, so a transient failure still
+  gets through while a handler that keeps failing is reported within a second, not ~9 s.
 
 One pooled ``aiohttp.ClientSession`` is shared by every call; ``app.py`` creates it in a
 cleanup context. Signatures, keys and full header sets are never logged.
@@ -160,11 +163,13 @@ class UpstreamCaller:
         event_id: str | None = None,
         user_id: str | None = None,
         subprotocol: str | None = None,
+        blocking: bool = False,
     ) -> UpstreamResult:
         """Deliver one event and return the handler's answer.
 
         ``user_id``/``subprotocol`` default to the connection's (the connect event passes
         the token's user and no subprotocol, since the handshake is not finished).
+        ``blocking`` (the connect event): short retry delays, see the module doc.
 
         Raises:
             UpstreamFailure: validation failed, network error or timeout after retries,
@@ -188,12 +193,18 @@ class UpstreamCaller:
             connection_state=conn.connection_state,
         )
         headers[CONTENT_TYPE] = content_type
-        return await self._post_with_retries(url, headers, body, event_name, conn.connection_id)
+        return await self._post_with_retries(url, headers, body, event_name, conn.connection_id, blocking)
 
     async def _post_with_retries(
-        self, url: str, headers: Mapping[str, str], body: bytes, event_name: str, connection_id: str
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        event_name: str,
+        connection_id: str,
+        blocking: bool,
     ) -> UpstreamResult:
-        delays = self._config.upstream_retry_delays
+        delays = self._config.connect_retry_delays if blocking else self._config.upstream_retry_delays
         for attempt in range(len(delays) + 1):
             try:
                 result = await self._post(url, headers, body)

@@ -197,7 +197,7 @@ async def test_json_protocol_acks_duplicates_ping_and_no_echo(bare_emulator: Run
         assert (await receive_json(ws))["success"] is True
         await ws.send_str("not json")
         closing = await ws.receive(timeout=3)
-        assert closing.type is aiohttp.WSMsgType.CLOSE and closing.data == 1008
+        assert closing.type is aiohttp.WSMsgType.CLOSE and closing.data == 1007  # invalid payload data
 
 
 async def test_reliable_reconnect_replays_unacked_messages(bare_emulator: RunningEmulator) -> None:

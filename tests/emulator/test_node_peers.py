@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from azure.messaging.webpubsubservice.aio import WebPubSubServiceClient as AsyncServiceClient
 
 from devhost.emulator import EventHandler, RunningEmulator, start_emulator
 
@@ -185,3 +186,57 @@ async def test_express_handles_simple_client_messages_state_and_rejection(
     assert info.value.status == 401
     rejected = [c for c in express.of("connect") if c["userId"] == "nope"]
     assert rejected and rejected[0]["query"].get("reject") == ["1"]
+
+
+async def test_js_client_sdk_wildcard_roles_ack_retry_and_server_group_messages(
+    bare_emulator: RunningEmulator,
+) -> None:
+    """conformance.mjs asks for a REST grant and a REST group send at its checkpoints."""
+    assert NODE is not None
+    emu = bare_emulator
+    alice = client_url(emu, user_id="alice", roles=["webpubsub.joinLeaveGroups.news.*"])
+    bob = client_url(emu, user_id="bob", roles=["webpubsub.joinLeaveGroup"])
+    process = await asyncio.create_subprocess_exec(
+        NODE,
+        "conformance.mjs",
+        alice,
+        bob,
+        cwd=NODE_DIR,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=sys.stderr,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    result: dict[str, Any] = {}
+    try:
+        async with AsyncServiceClient.from_connection_string(emu.connection_string, hub=HUB) as svc:
+            while line := await asyncio.wait_for(process.stdout.readline(), 30):
+                message = json.loads(line)
+                if message.get("step") == "need-grant":
+                    await svc.grant_permission(
+                        "sendToGroup", message["connectionId"], target_name=message["group"]
+                    )
+                elif message.get("step") == "need-rest-send":
+                    await svc.send_to_group(
+                        message["group"], {"from": "server"}, content_type="application/json"
+                    )
+                else:
+                    result = message
+                    break
+                process.stdin.write(b"done\n")
+                await process.stdin.drain()
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+    assert result.get("ok"), result
+    assert (result["joinNewsSport"], result["joinNewsSportLive"]) == (None, "Forbidden")
+    assert (result["firstSend"], result["retriedSend"]) == ("Forbidden", None)
+    first, second = result["groupMessages"]
+    assert (first["group"], first["data"], first["fromUserId"]) == ("news.sport", "hello", "alice")
+    assert (second["group"], second["data"], second.get("fromUserId")) == (
+        "news.sport",
+        {"from": "server"},
+        None,
+    )
+    assert result["serverMessages"] == []

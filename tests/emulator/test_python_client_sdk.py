@@ -75,13 +75,14 @@ async def test_sdk_client_recovers_after_a_dropped_socket_without_losing_message
     received: list[str] = []
     connected: list[str] = []
 
-    async def on_server(args: OnServerDataMessageArgs) -> None:
-        received.append(args.data)  # REST sends arrive "from": "server", even to a group
+    async def on_group(args: OnGroupDataMessageArgs) -> None:
+        assert args.group == "news" and args.from_user_id is None
+        received.append(args.data)  # REST sends to a group arrive as group messages
 
     async def on_connected(args: object) -> None:
         connected.append(getattr(args, "connection_id", ""))
 
-    await client.subscribe(CallbackType.SERVER_MESSAGE, on_server)
+    await client.subscribe(CallbackType.GROUP_MESSAGE, on_group)
     await client.subscribe(CallbackType.CONNECTED, on_connected)
     async with client, AsyncServiceClient.from_connection_string(emulator.connection_string, hub=HUB) as svc:
         await client.join_group("news")

@@ -20,10 +20,12 @@ from devhost.emulator.config import (
     load_settings_file,
     parse_hub_option,
 )
+from devhost.emulator.guard import LoopbackGuard
 from devhost.emulator.hubs import CLOSE_POLICY, Connection
 from devhost.emulator.messages import Delivery, Payload, ProtocolViolation, parse_request
 from devhost.emulator.odata import FilterError, parse_filter
 from devhost.emulator.outbound import OutboundQueue, encode_frame
+from devhost.emulator.roles import compile_pattern, grants, pattern_matches
 from devhost.emulator.tokens import TokenError, validate_client_token, validate_rest_token
 
 KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
@@ -55,7 +57,7 @@ class Subject:
         ("connectionId in ('x')", False),
         ("userId eq 'alice' and 'g2' in groups", True),
         ("userId eq 'bob' or connectionId eq 'c1'", True),
-        ("userId eq 'bob' or (connectionId eq 'c1' and not 'g1' in groups)", False),
+        ("userId eq 'bob' or (connectionId eq 'c1' and not ('g1' in groups))", False),
         ("protocol eq null", True),
         ("userId eq 'it''s'", False),
         ("userId gt 'a'", True),
@@ -63,6 +65,62 @@ class Subject:
 )
 def test_filter_evaluates(text: str, expected: bool) -> None:
     assert parse_filter(text).matches(Subject(groups={"g1", "g2"})) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the documented functions and integer literals (Learn: OData filter syntax)
+        ("length(userId) le 10 and length(userId) gt 3", True),
+        ("length(userId) gt 10 or length(userId) le 3", False),
+        ("not endswith(userId, 'milk')", True),
+        ("not (length(userId) gt 50)", True),
+        ("tolower(userId) eq 'user-ab-de'", True),
+        ("toupper(userId) eq 'USER-AB-DE'", True),
+        ("trim(concat(' ', userId)) eq 'User-ab-de'", True),
+        ("substring(userId, 5, 2) eq 'ab'", True),
+        ("substring(userId, 5) eq 'ab-de'", True),
+        ("substring(userId, 50) eq ''", True),
+        ("substring(userId, -3, 2) eq 'Us'", True),
+        ("endswith(userId, 'de')", True),
+        ("startswith(userId, 'User')", True),
+        ("startswith(userId, 'user')", False),
+        ("contains(userId, '-ab-')", True),
+        ("indexof(userId, '-ab-') ge 0", True),
+        ("indexof(userId, 'zz') eq -1", True),
+        ("concat(userId, '!') eq 'User-ab-de!'", True),
+        ("length(groups) gt 1", True),
+        ("length(groups) eq +2", True),
+        ("'g1' in (groups)", True),
+        ("userId in groups", False),
+        ("length(userId) in (3, 10)", True),
+        ("startswith(userId, 'U') eq true", True),
+        ("(length(userId)) ge 10", True),
+        ("true", True),
+        ("false or 'g2' in groups", True),
+        ("LENGTH(userId) eq 10", True),
+    ],
+)
+def test_filter_functions_and_integers(text: str, expected: bool) -> None:
+    assert parse_filter(text).matches(Subject(user_id="User-ab-de", groups={"g1", "g2"})) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "length(userId) gt 3",
+        "startswith(userId, 'a')",
+        "not endswith(userId, 'a')",
+        "tolower(userId) eq 'a'",
+        "userId eq null",
+        "not (length(userId) gt 3)",
+    ],
+)
+def test_null_propagates_through_functions(text: str) -> None:
+    # null propagates through functions, a comparison with null is false (so its negation is
+    # true), and a predicate of null is null, which never selects
+    expected = text in ("userId eq null", "not (length(userId) gt 3)")
+    assert parse_filter(text).matches(Subject(user_id=None)) is expected
 
 
 def test_filter_quote_escape_and_null_user() -> None:
@@ -89,6 +147,25 @@ def test_filter_quote_escape_and_null_user() -> None:
         "x" * 5000,
         "(" * 100 + "userId eq 'a'" + ")" * 100,
         "not " * 100 + "userId eq 'a'",
+        # as in the service, 'not' binds tighter than comparisons and 'in'
+        "not length(userId) gt 5",
+        "not 'g1' in groups",
+        # type errors
+        "length(userId)",
+        "length(userId) eq 'a'",
+        "userId gt 3",
+        "true gt false",
+        "tolower(3) eq 'a'",
+        "substring(userId, 'a') eq 'b'",
+        "substring(userId) eq 'b'",
+        "startswith(userId) ",
+        "concat(userId, 'a', 'b') eq 'c'",
+        "length(userId, userId) eq 1",
+        "unknown(userId)",
+        "3 in groups",
+        "groups in ('a')",
+        "length(groups) eq 99999999999999999999",
+        "'a' and true",
     ],
 )
 def test_invalid_filters_raise_filter_error(text: str) -> None:
@@ -346,3 +423,99 @@ def test_deeply_nested_json_is_refused_like_any_bad_json() -> None:
         nested = [nested]
     with pytest.raises(ProtocolViolation):
         Payload.from_json_field("json", nested)
+
+
+# -- wildcard group roles (Learn: "Use wildcard group role patterns") ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "group", "expected"),
+    [
+        # the documented examples
+        ("chat-*", "chat-1", True),
+        ("chat-*", "chat-room", True),
+        ("chat-*", "chat.1", False),
+        ("chat-*", "xchat-1", False),
+        ("clientA.*", "clientA.alpha", True),
+        ("clientA.*", "clientA.1", True),
+        ("clientA.*", "clientA.alpha.room1", False),
+        ("clientA.*", "clientB.alpha", False),
+        ("clientA.**", "clientA.alpha", True),
+        ("clientA.**", "clientA.alpha.room1", True),
+        ("clientA.**", "clientB.anything", False),
+        ("clientA.rooms.?1", "clientA.rooms.a1", True),
+        ("clientA.rooms.?1", "clientA.rooms.11", True),
+        ("clientA.rooms.?1", "clientA.rooms.1", False),
+        ("clientA.rooms.?1", "clientA.rooms.a.1", False),
+        ("literal\\*star", "literal*star", True),
+        ("literal\\*star", "literalXstar", False),
+        ("project\\*123", "project*123", True),
+        # the rest of the rules
+        ("a\\\\b", "a\\b", True),
+        ("a\\?", "a?", True),
+        ("a\\?", "ab", False),
+        ("Chat-*", "chat-1", False),  # case-sensitive
+        ("*", "", True),
+        ("**", "a.b.c", True),
+        ("a*b*c*d*e", "a1b2c3d4e", True),  # five '*' are allowed
+        ("a*b*c*d*e*f*", "abcdef", False),  # six are not: the role grants nothing
+        ("a**b**c**", "a.b.c", False),  # also six, counting those of '**'
+        ("a\\x", "a\\x", False),  # unknown escape: invalid
+        ("a\\", "a\\", False),  # dangling escape: invalid
+    ],
+)
+def test_group_role_patterns(pattern: str, group: str, expected: bool) -> None:
+    roles = {f"webpubsub.joinLeaveGroups.{pattern}"}
+    assert grants(roles, "joinLeaveGroup", group) is expected
+    assert grants(roles, "sendToGroup", group) is False  # a joinLeave role never grants sending
+
+
+def test_literal_and_general_roles_still_apply() -> None:
+    assert grants({"webpubsub.sendToGroup"}, "sendToGroup", "any.group")
+    assert grants({"webpubsub.sendToGroup.room"}, "sendToGroup", "room")
+    assert not grants({"webpubsub.sendToGroup.room"}, "sendToGroup", "room2")
+    assert not grants({"webpubsub.sendToGroup.room*"}, "sendToGroup", "room2")  # literal role, not a pattern
+    assert not grants(
+        {"webpubsub.sendToGroups.**"}, "sendToGroup", None
+    )  # "every group" needs the plain role
+
+
+def test_pattern_matching_is_linear_in_the_group_name() -> None:
+    steps = compile_pattern("*a*a*a*a*a")
+    assert steps is not None
+    started = time.perf_counter()
+    assert not pattern_matches(steps, "a" * 1023 + "b")
+    assert time.perf_counter() - started < 0.5  # a backtracking regex takes minutes here
+
+
+# -- Host / Origin guard ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "origin", "allowed"),
+    [
+        ("localhost:8080", None, True),
+        ("LOCALHOST:8080", "http://localhost:7071", True),
+        ("127.0.0.1:8080", "https://127.0.0.1", True),
+        ("[::1]:8080", "http://[::1]:7071", True),
+        ("localhost.:8080", None, True),
+        ("127.0.0.2:8080", "http://chat.localhost:7071", True),  # loopback literal, *.localhost
+        ("evil.localhost.example:8080", None, False),
+        ("[::ffff:7f00:1]:8080", None, False),
+        ("evil.example:8080", None, False),
+        ("localhost:8080", "http://evil.example", False),
+        ("localhost:8080", "null", False),
+        ("localhost:8080", "file://", False),
+        ("localhost:8080", "http://localhost.evil.example", False),
+        ("localhost:bad", None, False),
+        ("", None, False),
+        ("devbox:8080", "http://devbox:3000", True),  # added by --allow-host
+    ],
+)
+def test_loopback_guard(host: str, origin: str | None, allowed: bool) -> None:
+    guard = LoopbackGuard(["devbox", "0.0.0.0"])
+    assert (guard.refusal(host, origin) is None) is allowed
+
+
+def test_loopback_guard_star_allows_anything() -> None:
+    assert LoopbackGuard(["*"]).refusal("evil.example", "http://evil.example") is None

@@ -51,6 +51,7 @@ class RecordingUpstream:
     # user events: None = echo the body with its content type
     event_answer: tuple[int, bytes, str, dict[str, str]] | None = None
     event_delay: float = 0.0
+    connect_failures: int = 0  # answer this many connect events with 503 first
     allowed_origin: str = "*"
     _changed: asyncio.Condition | None = None
 
@@ -97,6 +98,9 @@ class RecordingUpstream:
             return web.Response(status=401)
         event = item.event
         if event == "connect":
+            if self.connect_failures > 0:
+                self.connect_failures -= 1
+                return web.Response(status=503)
             status, body, headers = self.connect_answer
             if body is None:
                 return web.Response(status=status, headers=headers)
