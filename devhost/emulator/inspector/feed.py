@@ -172,7 +172,7 @@ class Feed:
     async def _flush(self, now: float) -> None:
         pending, self._pending = self._pending, _Pending()
         self._open_broadcast = None
-        events = [self._format(kind, item) for kind, item in pending.events]
+        events = sorted((self._format(kind, item) for kind, item in pending.events), key=lambda e: e["t"])
         self._history.extend(events)
         batch: dict[str, Any] = {"type": "batch", "events": events}
         if pending.dropped:

@@ -1,7 +1,7 @@
 """HTTP routes of the inspector: the page, its two static files, the live stream, client tokens.
 
     GET  /                     the page (strict CSP; text is only ever set with textContent)
-    GET  /inspector/{file}     inspector.js, inspector.css
+    GET  /inspector/{file}     inspector.js, inspector.css, favicon.svg
     GET  /inspector/stream     WebSocket: a "hello" (history + state), then batches
     POST /inspector/token      {"hub", "userId", "roles", "groups"} -> {"url"} for the client panel
 
@@ -23,7 +23,12 @@ from .feed import Feed
 from .guard import forbidden, refusal
 
 STATIC = Path(__file__).parent / "static"
-FILES = {"index.html": "text/html", "inspector.js": "text/javascript", "inspector.css": "text/css"}
+FILES = {
+    "index.html": "text/html",
+    "inspector.js": "text/javascript",
+    "inspector.css": "text/css",
+    "favicon.svg": "image/svg+xml",
+}
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
