@@ -13,7 +13,13 @@ Both servers run as subprocesses pinned to CPU 0; this process holds every clien
    sends to its room (emulator: ``sendToGroup`` on ``json.webpubsub.azure.v1``;
    baseline: a raw frame) and we time until the sender gets its own message back.
 
-The last column is emulator / baseline (higher is better for throughput, lower for latency).
+3. The same emulator again with its inspector page open and streaming (``--no-inspector``
+   skips it): a subscriber on ``/inspector/stream`` (what the page uses) reads and parses
+   every batch while both measurements run, so the emulator reports every broadcast, frame
+   and REST call as it would to a browser.
+
+The ratio columns are emulator / baseline (higher is better for throughput, lower for
+latency); the inspector column should match the plain emulator's.
 """
 
 from __future__ import annotations
@@ -124,6 +130,48 @@ class BaselineDialect(Dialect):
 
     def chat_data(self, frame: str) -> str:
         return frame
+
+
+class InspectorStream:
+    """What the inspector page does: hold ``/inspector/stream`` open and parse every batch."""
+
+    def __init__(self, server: Server) -> None:
+        self.origin = f"http://127.0.0.1:{server.port}"
+        self.batches = 0
+        self.events = 0
+        self.broadcasts = 0  # fan-out events (one per broadcast, however many recipients)
+        self.bytes = 0
+        self.dropped = 0
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def open(self, session: aiohttp.ClientSession) -> None:
+        self._ws = await session.ws_connect(f"{self.origin}/inspector/stream", origin=self.origin)
+        self._task = asyncio.get_running_loop().create_task(self._read(self._ws))
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type is not aiohttp.WSMsgType.TEXT:
+                continue
+            batch = json.loads(msg.data)
+            self.batches += 1
+            self.bytes += len(msg.data)
+            self.dropped += batch.get("dropped", 0)
+            events = batch.get("events", [])
+            self.events += len(events)
+            self.broadcasts += sum(1 for e in events if e.get("dir") == "out" and e.get("recipients", 0) > 1)
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._task is not None:
+            self._task.cancel()
+
+    def summary(self) -> str:
+        return (
+            f"inspector stream: {self.batches} batches, {self.events:,} events "
+            f"({self.broadcasts} fan-out), {self.bytes / 1e6:.1f} MB, {self.dropped} dropped by the emulator"
+        )
 
 
 class EmulatorDialect(Dialect):
@@ -271,9 +319,13 @@ class Result:
     samples: int
 
 
-async def measure(dialect: Dialect, args: argparse.Namespace) -> Result:
+async def measure(
+    dialect: Dialect, args: argparse.Namespace, inspector: InspectorStream | None = None
+) -> Result:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
+        if inspector is not None:
+            await inspector.open(session)
         clients = Clients(dialect, session, args.clients)
         await clients.connect()
         await fanout(clients, 5)  # warm-up
@@ -284,22 +336,28 @@ async def measure(dialect: Dialect, args: argparse.Namespace) -> Result:
             cpus.append(cpu)
         latencies = await chat(clients, args.rate, args.seconds)
         await clients.close()
+        if inspector is not None:
+            await asyncio.sleep(0.3)  # the last batch
+            await inspector.close()
     return Result(
         max(walls), max(cpus), percentile(latencies, 0.5), percentile(latencies, 0.99), len(latencies)
     )
 
 
-async def run(args: argparse.Namespace) -> dict[str, Result]:
+async def run(args: argparse.Namespace) -> tuple[dict[str, Result], InspectorStream | None]:
     _pin(CLIENT_CPU)
     baseline = await start_server("baseline", ["bench/baseline_server.py", "0"], r"listening on (\d+)")
     emulator = await start_server(
         "emulator", ["-m", "devhost.emulator", "--port", "0"], r"listening on http://[^:]+:(\d+)"
     )
     results: dict[str, Result] = {}
+    stream = None if args.no_inspector else InspectorStream(emulator)
     runners: list[tuple[str, Callable[[], Awaitable[Result]]]] = [
         ("baseline", lambda: measure(BaselineDialect(baseline), args)),
         ("emulator", lambda: measure(EmulatorDialect(emulator), args)),
     ]
+    if stream is not None:
+        runners.append(("inspector", lambda: measure(EmulatorDialect(emulator), args, stream)))
     try:
         for name, runner in runners:
             print(f"measuring {name} ...", file=sys.stderr, flush=True)
@@ -307,39 +365,46 @@ async def run(args: argparse.Namespace) -> dict[str, Result]:
     finally:
         await baseline.stop()
         await emulator.stop()
-    return results
+    return results, stream
 
 
-def table(results: dict[str, Result], args: argparse.Namespace) -> str:
+def table(results: dict[str, Result], args: argparse.Namespace, stream: InspectorStream | None) -> str:
     base, emu = results["baseline"], results["emulator"]
-    rows = [
-        (
-            "fan-out, deliveries/s (wall)",
-            base.fanout_wall,
-            emu.fanout_wall,
-            emu.fanout_wall / base.fanout_wall,
-            "{:,.0f}",
-        ),
-        (
-            "fan-out, deliveries/server CPU-s",
-            base.fanout_cpu,
-            emu.fanout_cpu,
-            emu.fanout_cpu / base.fanout_cpu,
-            "{:,.0f}",
-        ),
-        (f"chat p50 ms @ {args.rate:g} msg/s", base.p50, emu.p50, emu.p50 / base.p50, "{:.2f}"),
-        (f"chat p99 ms @ {args.rate:g} msg/s", base.p99, emu.p99, emu.p99 / base.p99, "{:.2f}"),
+    watched = results.get("inspector")
+    metrics: list[tuple[str, str, Callable[[Result], float]]] = [
+        ("fan-out, deliveries/s (wall)", "{:,.0f}", lambda r: r.fanout_wall),
+        ("fan-out, deliveries/server CPU-s", "{:,.0f}", lambda r: r.fanout_cpu),
+        (f"chat p50 ms @ {args.rate:g} msg/s", "{:.2f}", lambda r: r.p50),
+        (f"chat p99 ms @ {args.rate:g} msg/s", "{:.2f}", lambda r: r.p99),
     ]
+    samples = " / ".join(str(r.samples) for r in results.values())
+    header = f"{'metric':36} {'baseline':>12} {'emulator':>12} {'emu/base':>9}"
+    if watched is not None:
+        header += f" {'+inspector':>12} {'insp/base':>9}"
     lines = [
         f"{args.clients} clients, {args.messages} broadcasts x {args.rounds} rounds, "
-        f"chat {args.seconds:g} s ({base.samples} / {emu.samples} samples)",
-        f"{'metric':36} {'baseline':>12} {'emulator':>12} {'emu/base':>9}",
+        f"chat {args.seconds:g} s ({samples} samples)",
+        header,
     ]
-    for label, b, e, ratio, fmt in rows:
-        lines.append(f"{label:36} {fmt.format(b):>12} {fmt.format(e):>12} {ratio:>8.2f}x")
+    for label, fmt, value in metrics:
+        b, e = value(base), value(emu)
+        line = f"{label:36} {fmt.format(b):>12} {fmt.format(e):>12} {e / b:>8.2f}x"
+        if watched is not None:
+            w = value(watched)
+            line += f" {fmt.format(w):>12} {w / b:>8.2f}x"
+        lines.append(line)
     verdict_fanout = "PASS" if emu.fanout_wall / base.fanout_wall >= 0.7 else "FAIL"
     verdict_p99 = "PASS" if emu.p99 < 50 else "FAIL"
     lines.append(f"targets: fan-out >= 0.7x baseline: {verdict_fanout}; chat p99 < 50 ms: {verdict_p99}")
+    if watched is not None and stream is not None:
+        kept = (watched.fanout_wall / base.fanout_wall) / (emu.fanout_wall / base.fanout_wall)
+        verdict = "PASS" if kept >= 0.95 else "CHECK"
+        lines.append(
+            f"inspector open: fan-out ratio {watched.fanout_wall / base.fanout_wall:.2f}x vs "
+            f"{emu.fanout_wall / base.fanout_wall:.2f}x closed "
+            f"({kept:.2f} of it kept, target >= 0.95: {verdict})"
+        )
+        lines.append(stream.summary())
     return "\n".join(lines)
 
 
@@ -350,9 +415,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="fan-out rounds (best is reported)")
     parser.add_argument("--rate", type=float, default=200.0, help="chat messages per second")
     parser.add_argument("--seconds", type=float, default=8.0, help="chat duration")
+    parser.add_argument(
+        "--no-inspector", action="store_true", help="skip the run with the inspector page streaming"
+    )
     args = parser.parse_args(argv)
-    results = asyncio.run(run(args))
-    print(table(results, args))
+    results, stream = asyncio.run(run(args))
+    print(table(results, args, stream))
     return 0
 
 

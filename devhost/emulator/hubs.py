@@ -145,8 +145,12 @@ class Connection:
         """Queue a data message in this connection's protocol."""
         if self.ended:
             return
-        if self.watchers.active:
-            self.watchers.frame_out(self, delivery)
+        watchers = self.watchers
+        if watchers.active:  # a broadcast reports its first recipient and counts the others
+            if delivery is watchers.last_delivery:
+                watchers.repeats += 1
+            else:
+                watchers.delivery_started(self, delivery)
         if self.kind is ClientKind.JSON:
             self._write(delivery.json_wire)
         elif self.kind is ClientKind.SIMPLE:

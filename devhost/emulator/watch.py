@@ -10,7 +10,7 @@ the emulator's hot path. Watchers must not raise and must not block.
 
 Hook points: ``upstream.py`` (each event-handler call attempt), the REST route in ``app.py``
 (each ``/api/`` call), ``clients.py`` (each client frame received), ``hubs.py`` (each frame
-queued for a client, and membership changes).
+queued for a client, a broadcast counted inline, and membership changes).
 """
 
 from __future__ import annotations
@@ -57,10 +57,10 @@ class Watcher(Protocol):
     def frame_in(self, conn: Connection, data: str | bytes) -> None:
         """A client sent a frame (before the emulator acts on it)."""
 
-    def frame_out(self, conn: Connection, frame: Delivery | str) -> None:
-        """A frame was queued for a client: a data message, or a system/ack frame (``str``).
+    def frame_out(self, conn: Connection, frame: Delivery | str, recipients: int, at: float) -> None:
+        """A frame was queued for ``recipients`` clients, ``conn`` the first, at ``at`` (``time.time()``).
 
-        A broadcast reports the same ``Delivery`` object once per recipient, consecutively.
+        ``frame`` is a data message (a broadcast is reported once) or a system/ack frame.
         """
 
     def state_changed(self, hub: str) -> None:
@@ -68,13 +68,23 @@ class Watcher(Protocol):
 
 
 class Watchers:
-    """Fans reports out to the added watchers; ``active`` is true while there is one."""
+    """Fans reports out to the added watchers; ``active`` is true while there is one.
 
-    __slots__ = ("active", "_watchers")
+    Broadcasts are coalesced here, on the hot path: the first recipient of a ``Delivery``
+    calls ``delivery_started``; the following ones (the same object, consecutively) only
+    bump ``repeats`` inline. The broadcast is reported when the next one starts or when a
+    watcher calls ``flush_delivery`` (before it reads its queue).
+    """
+
+    __slots__ = ("active", "_watchers", "last_delivery", "repeats", "_first", "_started")
 
     def __init__(self) -> None:
         self.active = False
         self._watchers: tuple[Watcher, ...] = ()
+        self.last_delivery: Delivery | None = None
+        self.repeats = 0
+        self._first: Connection | None = None
+        self._started = 0.0
 
     def add(self, watcher: Watcher) -> None:
         self._watchers = (*self._watchers, watcher)
@@ -83,6 +93,8 @@ class Watchers:
     def remove(self, watcher: Watcher) -> None:
         self._watchers = tuple(w for w in self._watchers if w is not watcher)
         self.active = bool(self._watchers)
+        if not self.active:
+            self.last_delivery = self._first = None
 
     def upstream_call(self, exchange: HttpExchange) -> None:
         for watcher in self._watchers:
@@ -96,9 +108,28 @@ class Watchers:
         for watcher in self._watchers:
             watcher.frame_in(conn, data)
 
-    def frame_out(self, conn: Connection, frame: Delivery | str) -> None:
+    def frame_out(self, conn: Connection, frame: str) -> None:
+        """A system, ack or pong frame for one connection."""
+        at = time.time()
         for watcher in self._watchers:
-            watcher.frame_out(conn, frame)
+            watcher.frame_out(conn, frame, 1, at)
+
+    def delivery_started(self, conn: Connection, delivery: Delivery) -> None:
+        """``conn`` is the first recipient of ``delivery``; see the class docstring."""
+        self.flush_delivery()
+        self.last_delivery = delivery
+        self.repeats = 0
+        self._first = conn
+        self._started = time.time()
+
+    def flush_delivery(self) -> None:
+        """Report the open broadcast now (its recipients so far are all it will have)."""
+        delivery, first = self.last_delivery, self._first
+        if delivery is None or first is None:
+            return
+        self.last_delivery = self._first = None
+        for watcher in self._watchers:
+            watcher.frame_out(first, delivery, self.repeats + 1, self._started)
 
     def state_changed(self, hub: str) -> None:
         for watcher in self._watchers:

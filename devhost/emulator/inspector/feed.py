@@ -7,9 +7,9 @@ nothing. While watching, the hooks only append raw references to a bounded queue
 pages that connect later, and sends one JSON batch to each page.
 
 Bounds: at most ``MAX_PENDING`` unflushed events (the oldest are dropped and counted), a
-broadcast is one event however many recipients it has (the first ``MAX_RECIPIENTS`` are
-listed), and a page whose socket is more than ``MAX_SUBSCRIBER_BUFFER`` behind misses
-batches (counted) instead of growing the emulator's memory.
+broadcast is one event however many recipients it has (``Watchers`` counts them), and a
+page whose socket is more than ``MAX_SUBSCRIBER_BUFFER`` behind misses batches (counted)
+instead of growing the emulator's memory.
 """
 
 from __future__ import annotations
@@ -39,20 +39,8 @@ STATE_INTERVAL = 0.25  # at most this often after a change
 STATE_REFRESH = 2.0  # and at least this often (handler settings may be hot-reloaded)
 MAX_PENDING = 2000
 HISTORY = 300
-MAX_RECIPIENTS = 20
 MAX_SUBSCRIBER_BUFFER = 1024 * 1024
 SEND_TIMEOUT = 2.0
-
-
-@dataclass(slots=True)
-class _Broadcast:
-    """One outbound frame and the connections it went to (coalesced while delivering)."""
-
-    time: float
-    hub: str
-    frame: Delivery | str
-    recipients: list[tuple[str, str | None]]
-    count: int = 1
 
 
 @dataclass(slots=True)
@@ -91,7 +79,6 @@ class Feed:
         self._subscribers: list[_Subscriber] = []
         self._pending = _Pending()
         self._history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
-        self._open_broadcast: _Broadcast | None = None
         self._state_dirty = True
         self._state_sent = 0.0
         self._task: asyncio.Task[None] | None = None
@@ -112,16 +99,8 @@ class Feed:
     def frame_in(self, conn: Connection, data: str | bytes) -> None:
         self._push("in", (time.time(), conn.hub, conn.connection_id, conn.user_id, data))
 
-    def frame_out(self, conn: Connection, frame: Delivery | str) -> None:
-        current = self._open_broadcast
-        if current is not None and current.frame is frame and isinstance(frame, Delivery):
-            current.count += 1
-            if len(current.recipients) < MAX_RECIPIENTS:
-                current.recipients.append((conn.connection_id, conn.user_id))
-            return
-        broadcast = _Broadcast(time.time(), conn.hub, frame, [(conn.connection_id, conn.user_id)])
-        self._open_broadcast = broadcast
-        self._push("out", broadcast)
+    def frame_out(self, conn: Connection, frame: Delivery | str, recipients: int, at: float) -> None:
+        self._push("out", (at, conn.hub, conn.connection_id, conn.user_id, frame, recipients))
 
     def state_changed(self, hub: str) -> None:
         self._state_dirty = True
@@ -151,7 +130,6 @@ class Feed:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._pending = _Pending()
-        self._open_broadcast = None
         self._state_dirty = True
 
     async def close(self) -> None:
@@ -170,8 +148,8 @@ class Feed:
                 log.exception("inspector feed flush failed")
 
     async def _flush(self, now: float) -> None:
+        self._watchers.flush_delivery()
         pending, self._pending = self._pending, _Pending()
-        self._open_broadcast = None
         events = sorted((self._format(kind, item) for kind, item in pending.events), key=lambda e: e["t"])
         self._history.extend(events)
         batch: dict[str, Any] = {"type": "batch", "events": events}
@@ -255,18 +233,16 @@ class Feed:
     def _rest(self, exchange: HttpExchange) -> dict[str, Any]:
         return {"kind": "rest", "hub": _hub_of_rest_path(exchange.url), **self._exchange(exchange)}
 
-    def _outbound(self, broadcast: _Broadcast) -> dict[str, Any]:
-        frame = broadcast.frame
+    def _outbound(self, item: tuple[float, str, str, str | None, Delivery | str, int]) -> dict[str, Any]:
+        at, hub, connection_id, user_id, frame, recipients = item
         text = frame if isinstance(frame, str) else frame.json_frame
-        first_id, first_user = broadcast.recipients[0]
         return {
             "kind": "frame",
             "dir": "out",
-            "t": int(broadcast.time * 1000),
-            "hub": broadcast.hub,
-            "connectionId": first_id,
-            "userId": first_user,
-            "recipients": broadcast.count,
-            "to": [{"connectionId": c, "userId": u} for c, u in broadcast.recipients],
+            "t": int(at * 1000),
+            "hub": hub,
+            "connectionId": connection_id,  # the first recipient
+            "userId": user_id,
+            "recipients": recipients,
             "data": self._redactor.body(text),
         }

@@ -112,10 +112,7 @@
       const box = el("div", "detail");
       box.append(el("p", "mono", `${event.hub} · connection ${event.connectionId}` + (event.userId ? ` · user ${event.userId}` : "")));
       if (kind === "out" && event.recipients > 1) {
-        const names = event.to.map((r) => who(r.connectionId, r.userId)).join(", ");
-        const more = event.recipients > event.to.length ? ` and ${event.recipients - event.to.length} more` : "";
-        box.append(el("p", null, `to ${names}${more}`));
-        for (const r of event.to) item.dataset.to = (item.dataset.to || "") + r.connectionId + " ";
+        box.append(el("p", null, `to ${event.recipients} connections, the first being ${who(event.connectionId, event.userId)}`));
       }
       box.append(el("pre", null, event.data));
       details.append(box);
