@@ -51,4 +51,4 @@ def snapshot(config: EmulatorConfig, hubs: HubRegistry, redactor: Redactor) -> d
                 "groups": [{"name": g, "members": n} for g, n in sorted(groups.items())[:MAX_GROUPS]],
             }
         )
-    return {"type": "state", "hubs": redactor.json_value(result)}
+    return {"hubs": redactor.json_value(result)}
