@@ -139,7 +139,11 @@ async def test_inspector_shows_two_clients_chatting_live_with_secrets_redacted(
     names = uuid.uuid4().hex[:6]  # in user names
     marker = "m" + uuid.uuid4().hex[:8]  # in message texts only
     try:
-        response = await page.goto(stack.emulator_url + "/")
+        # The dev stack's banner links the inspector.
+        line = stack.wait_for_output(r"^Inspector: ")
+        inspector_url = line.split()[1]
+        assert inspector_url == stack.emulator_url + "/"
+        response = await page.goto(inspector_url)
         assert response is not None and response.status == 200
         csp = response.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "default-src 'none'" in csp and "unsafe" not in csp
