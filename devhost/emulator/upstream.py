@@ -137,8 +137,11 @@ class UpstreamCaller:
         timeout = aiohttp.ClientTimeout(total=self._config.validation_timeout)
         try:
             for method in ("OPTIONS", "GET"):
+                started, clock = time.time(), time.perf_counter()
                 async with self._session.request(method, url, headers=headers, timeout=timeout) as resp:
-                    await resp.read()
+                    body = await resp.read()
+                    if self._watchers.active:
+                        self._report_validation(method, url, headers, started, clock, resp, body)
                     if resp.status == 404 and method == "OPTIONS":
                         continue
                     ok = 200 <= resp.status < 300 and allowed_origin_ok(
@@ -152,6 +155,29 @@ class UpstreamCaller:
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("abuse-protection validation of %s failed: %s", redact(url), type(exc).__name__)
         return False
+
+    def _report_validation(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        started: float,
+        clock: float,
+        resp: aiohttp.ClientResponse,
+        body: bytes,
+    ) -> None:
+        exchange = HttpExchange(
+            method=method,
+            url=url,
+            request_headers=headers,
+            request_body=b"",
+            started=started,
+            duration=time.perf_counter() - clock,
+            status=resp.status,
+            response_headers=resp.headers,
+            response_body=body,
+        )
+        self._watchers.upstream_call(exchange)
 
     # -- events --------------------------------------------------------------------------
     async def call(

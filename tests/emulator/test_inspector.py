@@ -249,6 +249,8 @@ async def test_stream_shows_upstream_rest_and_frames_with_secrets_redacted(emula
             )
             await asyncio.to_thread(service(emu).send_to_all, {"server": "says hi"})
 
+            validation = await stream.until(lambda e: e["kind"] == "upstream" and e["event"] == "validate")
+            assert validation["method"] == "OPTIONS" and validation["status"] == 200
             upstream = await stream.until(lambda e: e["kind"] == "upstream" and e["event"] == "hello")
             assert upstream["connectionId"] == connection_id and upstream["userId"] == "alice"
             assert upstream["status"] == 200 and upstream["ms"] >= 0

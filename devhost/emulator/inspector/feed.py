@@ -224,7 +224,7 @@ class Feed:
         return {
             "kind": "upstream",
             "hub": _lookup(headers, "ce-hub"),
-            "event": _lookup(headers, "ce-eventName"),
+            "event": _lookup(headers, "ce-eventName") or ("validate" if exchange.method != "POST" else None),
             "connectionId": _lookup(headers, "ce-connectionId"),
             "userId": _lookup(headers, "ce-userId"),
             **self._exchange(exchange),

@@ -72,7 +72,8 @@
     switch (kindOf(event)) {
       case "upstream": {
         const outcome = event.status === null ? event.error : event.status;
-        return [`${event.hub}.${event.event}  ${who(event.connectionId, event.userId)}`, `→ ${outcome}`, `${event.ms} ms`];
+        const name = event.hub ? `${event.hub}.${event.event}` : `${event.event} ${event.method}`;
+        return [`${name}  ${who(event.connectionId, event.userId)}`, `→ ${outcome}`, `${event.ms} ms`];
       }
       case "rest": {
         const path = event.url.split("?")[0];
