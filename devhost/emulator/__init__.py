@@ -10,7 +10,9 @@
 Modules, one job each: ``config`` (settings and handler registry), ``tokens`` (JWTs),
 ``odata`` (REST filters), ``messages`` (client wire formats), ``outbound`` (bounded
 per-connection writer), ``hubs`` (in-memory state), ``upstream`` (event-handler calls),
-``clients`` (WebSocket endpoint), ``rest`` (data-plane API), ``app`` (factory and runner).
+``clients`` (WebSocket endpoint), ``rest`` (data-plane API), ``app`` (factory and runner),
+``watch`` (hook points for tools that watch the emulator) and the ``inspector`` package
+(the live page on ``/``, see its docstring).
 """
 
 from .app import RunningEmulator, banner, create_app, run_emulator, start_emulator
