@@ -13,10 +13,11 @@ Both servers run as subprocesses pinned to CPU 0; this process holds every clien
    sends to its room (emulator: ``sendToGroup`` on ``json.webpubsub.azure.v1``;
    baseline: a raw frame) and we time until the sender gets its own message back.
 
-3. The same emulator again with its inspector page open and streaming (``--no-inspector``
-   skips it): a subscriber on ``/inspector/stream`` (what the page uses) reads and parses
-   every batch while both measurements run, so the emulator reports every broadcast, frame
-   and REST call as it would to a browser.
+3. The emulator with its inspector open and streaming (``--no-inspector`` skips it), in
+   rounds alternating with the closed rounds on the same connected clients, so both see the
+   same machine: a subscriber on ``/inspector/stream`` (what the page uses) reads and parses
+   every batch, so the emulator reports every broadcast, frame and REST call as it would to
+   a browser. ``--inspector-page`` opens the real page in headless Chromium instead.
 
 The ratio columns are emulator / baseline (higher is better for throughput, lower for
 latency); the inspector column should match the plain emulator's.
@@ -26,14 +27,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import jwt
@@ -42,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
 HUB = "bench"
 ROOM_SIZE = 10
+FLUSH_WAIT = 0.3  # > the inspector's flush interval
 SERVER_CPU = 0
 CLIENT_CPU = 1
 
@@ -146,32 +150,86 @@ class InspectorStream:
         self._task: asyncio.Task[None] | None = None
 
     async def open(self, session: aiohttp.ClientSession) -> None:
+        """Acquire what watching needs (nothing for a stream reader)."""
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
         self._ws = await session.ws_connect(f"{self.origin}/inspector/stream", origin=self.origin)
         self._task = asyncio.get_running_loop().create_task(self._read(self._ws))
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for msg in ws:
-            if msg.type is not aiohttp.WSMsgType.TEXT:
-                continue
-            batch = json.loads(msg.data)
-            self.batches += 1
-            self.bytes += len(msg.data)
-            self.dropped += batch.get("dropped", 0)
-            events = batch.get("events", [])
-            self.events += len(events)
-            self.broadcasts += sum(1 for e in events if e.get("dir") == "out" and e.get("recipients", 0) > 1)
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                self.count(msg.data)
 
-    async def close(self) -> None:
+    def count(self, text: str | bytes) -> None:
+        batch = json.loads(text)
+        self.batches += 1
+        self.bytes += len(text)
+        self.dropped += batch.get("dropped", 0)
+        events = batch.get("events", [])
+        self.events += len(events)
+        self.broadcasts += sum(1 for e in events if e.get("dir") == "out" and e.get("recipients", 0) > 1)
+
+    async def stop(self) -> None:
         if self._ws is not None:
             await self._ws.close()
         if self._task is not None:
             self._task.cancel()
+            self._ws = self._task = None
+
+    async def close(self) -> None:
+        """Release what ``open`` acquired."""
 
     def summary(self) -> str:
         return (
             f"inspector stream: {self.batches} batches, {self.events:,} events "
             f"({self.broadcasts} fan-out), {self.bytes / 1e6:.1f} MB, {self.dropped} dropped by the emulator"
         )
+
+
+class InspectorPage(InspectorStream):
+    """The inspector page itself in headless Chromium (``--inspector-page``), rendering every batch.
+
+    Chromium inherits this process's CPU pin, so it competes with the clients, not the server:
+    compare the server-CPU row; the wall-clock rows then also carry the browser's cost.
+    """
+
+    CHROMIUM = "/usr/bin/chromium"
+
+    def __init__(self, server: Server) -> None:
+        super().__init__(server)
+        self._playwright: Any = None
+        self._browser: Any = None
+        self._page: Any = None
+
+    async def open(self, session: aiohttp.ClientSession) -> None:
+        from playwright.async_api import async_playwright
+
+        self._playwright = await async_playwright().start()
+        self._browser = await self._playwright.chromium.launch(
+            executable_path=self.CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        self._page = await self._browser.new_page()
+        self._page.on("websocket", self._on_websocket)
+
+    def _on_websocket(self, ws: Any) -> None:
+        if ws.url.endswith("/inspector/stream"):
+            ws.on("framereceived", self.count)
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        await self._page.goto(f"{self.origin}/")
+        await self._page.wait_for_function("document.getElementById('live').dataset.state === 'live'")
+
+    async def stop(self) -> None:
+        shown = await self._page.locator("#events > li").count()
+        print(f"  inspector page: {shown} entries in the traffic list", file=sys.stderr)
+        await self._page.goto("about:blank")
+
+    async def close(self) -> None:
+        if self._browser is not None:
+            await self._browser.close()
+        if self._playwright is not None:
+            await self._playwright.stop()
 
 
 class EmulatorDialect(Dialect):
@@ -321,7 +379,13 @@ class Result:
 
 async def measure(
     dialect: Dialect, args: argparse.Namespace, inspector: InspectorStream | None = None
-) -> Result:
+) -> dict[str, Result]:
+    """``{"plain": Result}``; with ``inspector`` also ``"watched"``, its rounds alternating
+    with the plain ones on the same connected clients, so both see the same machine load."""
+    modes = ["plain", "watched"] if inspector is not None else ["plain"]
+    walls: dict[str, list[float]] = {mode: [] for mode in modes}
+    cpus: dict[str, list[float]] = {mode: [] for mode in modes}
+    latencies: dict[str, list[float]] = {}
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         if inspector is not None:
@@ -329,19 +393,43 @@ async def measure(
         clients = Clients(dialect, session, args.clients)
         await clients.connect()
         await fanout(clients, 5)  # warm-up
-        walls, cpus = [], []
         for _ in range(args.rounds):
-            wall, cpu = await fanout(clients, args.messages)
-            walls.append(wall)
-            cpus.append(cpu)
-        latencies = await chat(clients, args.rate, args.seconds)
+            for mode in modes:
+                async with watching(inspector if mode == "watched" else None, session):
+                    wall, cpu = await fanout(clients, args.messages)
+                walls[mode].append(wall)
+                cpus[mode].append(cpu)
+        for mode in modes:
+            async with watching(inspector if mode == "watched" else None, session):
+                latencies[mode] = await chat(clients, args.rate, args.seconds)
         await clients.close()
         if inspector is not None:
-            await asyncio.sleep(0.3)  # the last batch
             await inspector.close()
-    return Result(
-        max(walls), max(cpus), percentile(latencies, 0.5), percentile(latencies, 0.99), len(latencies)
-    )
+    return {
+        mode: Result(
+            max(walls[mode]),
+            max(cpus[mode]),
+            percentile(latencies[mode], 0.5),
+            percentile(latencies[mode], 0.99),
+            len(latencies[mode]),
+        )
+        for mode in modes
+    }
+
+
+@contextlib.asynccontextmanager
+async def watching(inspector: InspectorStream | None, session: aiohttp.ClientSession) -> AsyncIterator[None]:
+    """The inspector open (and its first message shown) for the duration of the block."""
+    if inspector is None:
+        yield
+        return
+    await inspector.start(session)
+    await asyncio.sleep(0.2)  # the hello (history and state) is sent before timing starts
+    try:
+        yield
+    finally:
+        await asyncio.sleep(FLUSH_WAIT)  # the last batch of this block
+        await inspector.stop()
 
 
 async def run(args: argparse.Namespace) -> tuple[dict[str, Result], InspectorStream | None]:
@@ -350,18 +438,18 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, Result], InspectorStr
     emulator = await start_server(
         "emulator", ["-m", "devhost.emulator", "--port", "0"], r"listening on http://[^:]+:(\d+)"
     )
+    watcher = InspectorPage if args.inspector_page else InspectorStream
+    stream = None if args.no_inspector else watcher(emulator)
     results: dict[str, Result] = {}
-    stream = None if args.no_inspector else InspectorStream(emulator)
-    runners: list[tuple[str, Callable[[], Awaitable[Result]]]] = [
-        ("baseline", lambda: measure(BaselineDialect(baseline), args)),
-        ("emulator", lambda: measure(EmulatorDialect(emulator), args)),
-    ]
-    if stream is not None:
-        runners.append(("inspector", lambda: measure(EmulatorDialect(emulator), args, stream)))
     try:
-        for name, runner in runners:
-            print(f"measuring {name} ...", file=sys.stderr, flush=True)
-            results[name] = await runner()
+        print("measuring baseline ...", file=sys.stderr, flush=True)
+        results["baseline"] = (await measure(BaselineDialect(baseline), args))["plain"]
+        label = "emulator" if stream is None else "emulator, inspector closed and open in turns"
+        print(f"measuring {label} ...", file=sys.stderr, flush=True)
+        emulated = await measure(EmulatorDialect(emulator), args, stream)
+        results["emulator"] = emulated["plain"]
+        if "watched" in emulated:
+            results["inspector"] = emulated["watched"]
     finally:
         await baseline.stop()
         await emulator.stop()
@@ -417,6 +505,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="chat duration")
     parser.add_argument(
         "--no-inspector", action="store_true", help="skip the run with the inspector page streaming"
+    )
+    parser.add_argument(
+        "--inspector-page",
+        action="store_true",
+        help="watch with the inspector page in headless Chromium instead of a stream reader",
     )
     args = parser.parse_args(argv)
     results, stream = asyncio.run(run(args))
