@@ -148,7 +148,10 @@ async def test_inspector_shows_two_clients_chatting_live_with_secrets_redacted(
         csp = response.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "default-src 'none'" in csp and "unsafe" not in csp
         await expect(page.locator("#live")).to_have_text("live", timeout=WAIT_MS)
-        await expect(page.locator('#hubs article[data-hub="chat"] h3')).to_have_text("chat")
+        chat_hub = page.locator('#hubs article[data-hub="chat"]')
+        await expect(chat_hub.locator("h3")).to_have_text("chat")
+        await expect(chat_hub.locator("table").first).to_contain_text("/api/{hub}/{event}")
+        await expect(chat_hub.locator("table").first).to_contain_text("connect, connected, disconnected")
 
         # Two real clients join: their connect/connected calls and their rows appear live.
         started = time.monotonic()
@@ -233,13 +236,26 @@ async def test_inspector_shows_two_clients_chatting_live_with_secrets_redacted(
         await page.get_by_role("button", name="Disconnect", exact=True).click()
         await expect(page.locator("#client-status")).to_have_text("not connected", timeout=WAIT_MS)
 
+        # The reliable subprotocol: the panel acknowledges what it receives by itself.
+        reliable = "json.reliable.webpubsub.azure.v1"
+        await page.get_by_label("Subprotocol").select_option(reliable)
+        await page.get_by_role("button", name="Connect", exact=True).click()
+        await expect(page.locator("#client-status")).to_contain_text(f"({reliable})", timeout=WAIT_MS)
+        await bob.send_chat(f"to the reliable panel {marker}")
+        await expect(page.locator("#client-log")).to_contain_text(
+            f"to the reliable panel {marker}", timeout=WAIT_MS
+        )
+        await expect(inspector.traffic("in", has_text='"sequenceAck"').first).to_be_attached(timeout=WAIT_MS)
+        await page.get_by_role("button", name="Disconnect", exact=True).click()
+        await expect(page.locator("#client-status")).to_have_text("not connected", timeout=WAIT_MS)
+
         await page.screenshot(path=str(ARTIFACTS / "inspector.png"), full_page=True)
 
         # Nothing secret anywhere: not in the DOM, not in any stream message.
         events = inspector.events()
         connection_ids = {e["connectionId"] for e in events if e.get("connectionId")}
         assert {alice.user_id, bob.user_id} <= {e.get("userId") for e in events}
-        assert len(client_urls) >= 2 and len(inspector.panel_urls) == 1
+        assert len(client_urls) >= 2 and len(inspector.panel_urls) == 2
         secrets = secrets_of(stack, client_urls + inspector.panel_urls, connection_ids)
         shown = await inspector.everything_shown()
         stream = "\n".join(inspector.stream)
