@@ -300,3 +300,64 @@ async def test_a_late_page_gets_recent_history(bare_emulator: RunningEmulator) -
             async with open_stream(emu) as late:
                 assert any(e.get("userId") == "bob" for e in late.hello["events"])
             await ws.close()
+
+
+# -- the hook point ----------------------------------------------------------------------------
+
+
+class Recorder:
+    """A ``Watcher`` that keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.out: list[tuple[str, object, int]] = []
+        self.changes: list[str] = []
+
+    def upstream_call(self, exchange: object) -> None: ...
+
+    def rest_call(self, exchange: object) -> None: ...
+
+    def frame_in(self, conn: object, data: object) -> None: ...
+
+    def frame_out(self, conn: Any, frame: object, recipients: int, at: float) -> None:
+        self.out.append((conn.connection_id, frame, recipients))
+
+    def state_changed(self, hub: str) -> None:
+        self.changes.append(hub)
+
+
+def test_a_broadcast_is_reported_once_with_its_recipient_count_and_nothing_when_unwatched() -> None:
+    from devhost.emulator.hubs import Connection, HubRegistry
+    from devhost.emulator.messages import DataType, Delivery, Payload
+
+    hubs = HubRegistry()
+    hub = hubs.get_or_create(HUB)
+    conns = [
+        Connection(hub=HUB, connection_id=f"c{i}", user_id=None, subprotocol=JSON_PROTOCOL) for i in range(5)
+    ]
+    recorder = Recorder()
+    hub.add(conns[0])  # before anyone watches: not reported
+    hubs.watchers.add(recorder)
+    for conn in conns[1:]:
+        hub.add(conn)
+    assert recorder.changes == [HUB] * 4
+
+    first, second = (Delivery(Payload(DataType.TEXT, text)) for text in ("one", "two"))
+    for conn in conns:
+        conn.deliver(first)
+    conns[0].send_frame('{"type":"ack","ackId":1,"success":true}')
+    for conn in conns[:2]:
+        conn.deliver(second)
+    hubs.watchers.flush_delivery()
+    assert recorder.out == [
+        ("c0", '{"type":"ack","ackId":1,"success":true}', 1),  # reported at once
+        ("c0", first, 5),  # reported when the next broadcast started
+        ("c0", second, 2),  # reported by the flush
+    ]
+
+    hubs.watchers.remove(recorder)
+    assert not hubs.watchers.active
+    for conn in conns:
+        conn.deliver(first)
+    hub.remove(conns[0])
+    hubs.watchers.flush_delivery()
+    assert len(recorder.out) == 3 and recorder.changes == [HUB] * 4
