@@ -290,6 +290,22 @@ async def test_stream_shows_upstream_rest_and_frames_with_secrets_redacted(emula
     assert not emu.hubs.watchers.active
 
 
+async def test_text_that_utf8_cannot_carry_does_not_stop_the_stream(bare_emulator: RunningEmulator) -> None:
+    emu = bare_emulator
+    async with open_stream(emu) as stream:
+        url = client_url(emu, user_id="carol", roles=["webpubsub.joinLeaveGroup"])
+        async with aiohttp.ClientSession() as http:
+            ws = await http.ws_connect(url, protocols=[JSON_PROTOCOL])
+            await ws.receive(timeout=3)
+            # valid UTF-8 on the wire, a lone surrogate once parsed
+            await ws.send_str('{"type":"joinGroup","group":"g\\ud800"}')
+            await ws.send_str('{"type":"joinGroup","group":"after"}')
+            odd = await stream.until(lambda e: e.get("dir") == "in" and "joinGroup" in e["data"])
+            assert "\ud800" in odd["data"]
+            await stream.until(lambda e: e.get("dir") == "in" and '"after"' in e["data"])
+            await ws.close()
+
+
 async def test_a_late_page_gets_recent_history(bare_emulator: RunningEmulator) -> None:
     emu = bare_emulator
     async with open_stream(emu) as first:

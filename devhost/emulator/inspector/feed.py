@@ -164,7 +164,8 @@ class Feed:
             await self._send(batch)
 
     async def _send(self, batch: dict[str, Any]) -> None:
-        text = json.dumps(batch, ensure_ascii=False)
+        # ASCII JSON: client text may hold lone surrogates ("\ud800"), which UTF-8 cannot carry
+        text = json.dumps(batch)
         for subscriber in list(self._subscribers):
             ws, transport = subscriber.ws, subscriber.transport
             if ws.closed or not isinstance(transport, asyncio.WriteTransport):
@@ -174,7 +175,7 @@ class Feed:
                 continue
             payload = text
             if subscriber.missed:
-                payload = json.dumps({**batch, "missedBatches": subscriber.missed}, ensure_ascii=False)
+                payload = json.dumps({**batch, "missedBatches": subscriber.missed})
                 subscriber.missed = 0
             try:
                 await asyncio.wait_for(ws.send_str(payload), SEND_TIMEOUT)
