@@ -91,7 +91,7 @@ class InspectorRoutes:
             return _bad("request too large")
         try:
             body = json.loads(await request.content.read(MAX_TOKEN_REQUEST_BYTES + 1))
-        except ValueError:
+        except (ValueError, RecursionError):
             return _bad("body is not JSON")
         if not isinstance(body, dict):
             return _bad("body must be a JSON object")
