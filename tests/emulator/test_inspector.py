@@ -15,6 +15,8 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devhost.emulator import RunningEmulator
 from devhost.emulator.inspector.guard import host_is_loopback
@@ -84,6 +86,27 @@ def test_bodies_are_bounded_and_binary_is_summarised() -> None:
     assert long.startswith("x" * MAX_BODY_CHARS) and long.endswith("(10 more characters)")
     # too deep for json: still redacted as text, never an error
     assert PRIMARY not in redactor.body("[" * 5000 + PRIMARY)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_json, where=st.integers(min_value=0, max_value=10_000), prefix=st.text(max_size=8))
+def test_a_key_planted_anywhere_in_a_body_is_never_shown(value: Any, where: int, prefix: str) -> None:
+    """Any JSON (or text) with the access key in some string: shown without it, never an error."""
+    redactor = Redactor([PRIMARY])
+    planted = {"payload": value, prefix: f"{prefix}{PRIMARY}"} if where % 2 else [value, prefix + PRIMARY]
+    text = json.dumps(planted)
+    cut = where % (len(text) + 1)
+    for body in (text, text.encode(), text[:cut] + PRIMARY + text[cut:]):
+        assert PRIMARY not in redactor.body(body)
 
 
 @pytest.mark.parametrize(

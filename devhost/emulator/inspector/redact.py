@@ -75,8 +75,9 @@ class Redactor:
     def json_value(self, value: Any) -> Any:
         if isinstance(value, dict):
             return {
-                k: (REDACTED if isinstance(k, str) and is_secret_name(k) else self.json_value(v))
+                self.text(k): REDACTED if is_secret_name(k) else self.json_value(v)
                 for k, v in value.items()
+                if isinstance(k, str)  # always true for parsed JSON
             }
         if isinstance(value, list):
             return [self.json_value(v) for v in value]
