@@ -27,7 +27,8 @@
   let paused = false;
   let held = []; // events that arrived while paused (bounded)
   let shown = 0;
-  let dropped = 0;
+  let dropped = 0; // events the emulator dropped (more than it keeps between two pushes)
+  let missed = 0; // pushes skipped because this page was not keeping up
 
   function kindOf(event) {
     return event.kind === "frame" ? event.dir : event.kind;
@@ -144,6 +145,7 @@
   function updateCounts() {
     let text = `${shown} events`;
     if (dropped) text += ` · ${dropped} dropped by the emulator`;
+    if (missed) text += ` · ${missed} updates missed (page too slow)`;
     if (paused) text += ` · paused (${held.length} waiting)`;
     $("counts").textContent = text;
   }
@@ -222,6 +224,7 @@
         shown = 0;
       }
       if (batch.dropped) dropped += batch.dropped;
+      if (batch.missedBatches) missed += batch.missedBatches;
       if (batch.hubs) renderHubs(batch.hubs);
       add(batch.events || []);
     };
@@ -339,7 +342,12 @@
     if (!paused) { const list = held; held = []; add(list); }
     updateCounts();
   });
-  $("clear").addEventListener("click", () => { events.replaceChildren(); held = []; shown = 0; dropped = 0; updateCounts(); });
+  $("clear").addEventListener("click", () => {
+    events.replaceChildren();
+    held = [];
+    shown = dropped = missed = 0;
+    updateCounts();
+  });
   for (const id of ["show-upstream", "show-rest", "show-frames"]) $(id).addEventListener("change", refilter);
   $("filter").addEventListener("input", refilter);
   $("client-form").addEventListener("submit", connectClient);
