@@ -400,3 +400,16 @@ def test_a_broadcast_is_reported_once_with_its_recipient_count_and_nothing_when_
     hub.remove(conns[0])
     hubs.watchers.flush_delivery()
     assert len(recorder.out) == 3 and recorder.changes == [HUB] * 4
+
+
+def test_the_page_script_never_parses_text_as_html() -> None:
+    """Behaviour is checked in Chromium; this keeps the HTML-parsing sinks out of the source."""
+    import re
+    from pathlib import Path
+
+    import devhost.emulator.inspector as inspector
+
+    script = (Path(inspector.__file__).parent / "static" / "inspector.js").read_text()
+    code = "\n".join(line.split("//", 1)[0] for line in script.splitlines())
+    sinks = re.findall(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function", code)
+    assert sinks == []
