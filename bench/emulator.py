@@ -13,21 +13,30 @@ Both servers run as subprocesses pinned to CPU 0; this process holds every clien
    sends to its room (emulator: ``sendToGroup`` on ``json.webpubsub.azure.v1``;
    baseline: a raw frame) and we time until the sender gets its own message back.
 
-The last column is emulator / baseline (higher is better for throughput, lower for latency).
+3. The emulator with its inspector open and streaming (``--no-inspector`` skips it), in
+   rounds alternating with the closed rounds on the same connected clients, so both see the
+   same machine: a subscriber on ``/inspector/stream`` (what the page uses) reads and parses
+   every batch, so the emulator reports every broadcast, frame and REST call as it would to
+   a browser. ``--inspector-page`` opens the real page in headless Chromium instead.
+
+The ratio columns are emulator / baseline (higher is better for throughput, lower for
+latency); the inspector column should match the plain emulator's.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import jwt
@@ -36,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
 HUB = "bench"
 ROOM_SIZE = 10
+FLUSH_WAIT = 0.3  # > the inspector's flush interval
 SERVER_CPU = 0
 CLIENT_CPU = 1
 
@@ -124,6 +134,102 @@ class BaselineDialect(Dialect):
 
     def chat_data(self, frame: str) -> str:
         return frame
+
+
+class InspectorStream:
+    """What the inspector page does: hold ``/inspector/stream`` open and parse every batch."""
+
+    def __init__(self, server: Server) -> None:
+        self.origin = f"http://127.0.0.1:{server.port}"
+        self.batches = 0
+        self.events = 0
+        self.broadcasts = 0  # fan-out events (one per broadcast, however many recipients)
+        self.bytes = 0
+        self.dropped = 0
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def open(self, session: aiohttp.ClientSession) -> None:
+        """Acquire what watching needs (nothing for a stream reader)."""
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        self._ws = await session.ws_connect(f"{self.origin}/inspector/stream", origin=self.origin)
+        self._task = asyncio.get_running_loop().create_task(self._read(self._ws))
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                self.count(msg.data)
+
+    def count(self, text: str | bytes) -> None:
+        batch = json.loads(text)
+        self.batches += 1
+        self.bytes += len(text)
+        self.dropped += batch.get("dropped", 0)
+        events = batch.get("events", [])
+        self.events += len(events)
+        self.broadcasts += sum(1 for e in events if e.get("dir") == "out" and e.get("recipients", 0) > 1)
+
+    async def stop(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._task is not None:
+            self._task.cancel()
+            self._ws = self._task = None
+
+    async def close(self) -> None:
+        """Release what ``open`` acquired."""
+
+    def summary(self) -> str:
+        return (
+            f"inspector stream: {self.batches} batches, {self.events:,} events "
+            f"({self.broadcasts} fan-out), {self.bytes / 1e6:.1f} MB, {self.dropped} dropped by the emulator"
+        )
+
+
+class InspectorPage(InspectorStream):
+    """The inspector page itself in headless Chromium (``--inspector-page``), rendering every batch.
+
+    Chromium inherits this process's CPU pin, so it competes with the clients, not the server:
+    compare the server-CPU row; the wall-clock rows then also carry the browser's cost.
+    """
+
+    CHROMIUM = "/usr/bin/chromium"
+
+    def __init__(self, server: Server) -> None:
+        super().__init__(server)
+        self._playwright: Any = None
+        self._browser: Any = None
+        self._page: Any = None
+
+    async def open(self, session: aiohttp.ClientSession) -> None:
+        from playwright.async_api import async_playwright
+
+        self._playwright = await async_playwright().start()
+        self._browser = await self._playwright.chromium.launch(
+            executable_path=self.CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        self._page = await self._browser.new_page()
+        self._page.on("websocket", self._on_websocket)
+
+    def _on_websocket(self, ws: Any) -> None:
+        if ws.url.endswith("/inspector/stream"):
+            ws.on("framereceived", self.count)
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        await self._page.goto(f"{self.origin}/")
+        await self._page.wait_for_function("document.getElementById('live').dataset.state === 'live'")
+
+    async def stop(self) -> None:
+        shown = await self._page.locator("#events > li").count()
+        print(f"  inspector page: {shown} entries in the traffic list", file=sys.stderr)
+        await self._page.goto("about:blank")
+
+    async def close(self) -> None:
+        if self._browser is not None:
+            await self._browser.close()
+        if self._playwright is not None:
+            await self._playwright.stop()
 
 
 class EmulatorDialect(Dialect):
@@ -271,75 +377,122 @@ class Result:
     samples: int
 
 
-async def measure(dialect: Dialect, args: argparse.Namespace) -> Result:
+async def measure(
+    dialect: Dialect, args: argparse.Namespace, inspector: InspectorStream | None = None
+) -> dict[str, Result]:
+    """``{"plain": Result}``; with ``inspector`` also ``"watched"``, its rounds alternating
+    with the plain ones on the same connected clients, so both see the same machine load."""
+    modes = ["plain", "watched"] if inspector is not None else ["plain"]
+    walls: dict[str, list[float]] = {mode: [] for mode in modes}
+    cpus: dict[str, list[float]] = {mode: [] for mode in modes}
+    latencies: dict[str, list[float]] = {}
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
+        if inspector is not None:
+            await inspector.open(session)
         clients = Clients(dialect, session, args.clients)
         await clients.connect()
         await fanout(clients, 5)  # warm-up
-        walls, cpus = [], []
         for _ in range(args.rounds):
-            wall, cpu = await fanout(clients, args.messages)
-            walls.append(wall)
-            cpus.append(cpu)
-        latencies = await chat(clients, args.rate, args.seconds)
+            for mode in modes:
+                async with watching(inspector if mode == "watched" else None, session):
+                    wall, cpu = await fanout(clients, args.messages)
+                walls[mode].append(wall)
+                cpus[mode].append(cpu)
+        for mode in modes:
+            async with watching(inspector if mode == "watched" else None, session):
+                latencies[mode] = await chat(clients, args.rate, args.seconds)
         await clients.close()
-    return Result(
-        max(walls), max(cpus), percentile(latencies, 0.5), percentile(latencies, 0.99), len(latencies)
-    )
+        if inspector is not None:
+            await inspector.close()
+    return {
+        mode: Result(
+            max(walls[mode]),
+            max(cpus[mode]),
+            percentile(latencies[mode], 0.5),
+            percentile(latencies[mode], 0.99),
+            len(latencies[mode]),
+        )
+        for mode in modes
+    }
 
 
-async def run(args: argparse.Namespace) -> dict[str, Result]:
+@contextlib.asynccontextmanager
+async def watching(inspector: InspectorStream | None, session: aiohttp.ClientSession) -> AsyncIterator[None]:
+    """The inspector open (and its first message shown) for the duration of the block."""
+    if inspector is None:
+        yield
+        return
+    await inspector.start(session)
+    await asyncio.sleep(0.2)  # the hello (history and state) is sent before timing starts
+    try:
+        yield
+    finally:
+        await asyncio.sleep(FLUSH_WAIT)  # the last batch of this block
+        await inspector.stop()
+
+
+async def run(args: argparse.Namespace) -> tuple[dict[str, Result], InspectorStream | None]:
     _pin(CLIENT_CPU)
     baseline = await start_server("baseline", ["bench/baseline_server.py", "0"], r"listening on (\d+)")
     emulator = await start_server(
         "emulator", ["-m", "devhost.emulator", "--port", "0"], r"listening on http://[^:]+:(\d+)"
     )
+    watcher = InspectorPage if args.inspector_page else InspectorStream
+    stream = None if args.no_inspector else watcher(emulator)
     results: dict[str, Result] = {}
-    runners: list[tuple[str, Callable[[], Awaitable[Result]]]] = [
-        ("baseline", lambda: measure(BaselineDialect(baseline), args)),
-        ("emulator", lambda: measure(EmulatorDialect(emulator), args)),
-    ]
     try:
-        for name, runner in runners:
-            print(f"measuring {name} ...", file=sys.stderr, flush=True)
-            results[name] = await runner()
+        print("measuring baseline ...", file=sys.stderr, flush=True)
+        results["baseline"] = (await measure(BaselineDialect(baseline), args))["plain"]
+        label = "emulator" if stream is None else "emulator, inspector closed and open in turns"
+        print(f"measuring {label} ...", file=sys.stderr, flush=True)
+        emulated = await measure(EmulatorDialect(emulator), args, stream)
+        results["emulator"] = emulated["plain"]
+        if "watched" in emulated:
+            results["inspector"] = emulated["watched"]
     finally:
         await baseline.stop()
         await emulator.stop()
-    return results
+    return results, stream
 
 
-def table(results: dict[str, Result], args: argparse.Namespace) -> str:
+def table(results: dict[str, Result], args: argparse.Namespace, stream: InspectorStream | None) -> str:
     base, emu = results["baseline"], results["emulator"]
-    rows = [
-        (
-            "fan-out, deliveries/s (wall)",
-            base.fanout_wall,
-            emu.fanout_wall,
-            emu.fanout_wall / base.fanout_wall,
-            "{:,.0f}",
-        ),
-        (
-            "fan-out, deliveries/server CPU-s",
-            base.fanout_cpu,
-            emu.fanout_cpu,
-            emu.fanout_cpu / base.fanout_cpu,
-            "{:,.0f}",
-        ),
-        (f"chat p50 ms @ {args.rate:g} msg/s", base.p50, emu.p50, emu.p50 / base.p50, "{:.2f}"),
-        (f"chat p99 ms @ {args.rate:g} msg/s", base.p99, emu.p99, emu.p99 / base.p99, "{:.2f}"),
+    watched = results.get("inspector")
+    metrics: list[tuple[str, str, Callable[[Result], float]]] = [
+        ("fan-out, deliveries/s (wall)", "{:,.0f}", lambda r: r.fanout_wall),
+        ("fan-out, deliveries/server CPU-s", "{:,.0f}", lambda r: r.fanout_cpu),
+        (f"chat p50 ms @ {args.rate:g} msg/s", "{:.2f}", lambda r: r.p50),
+        (f"chat p99 ms @ {args.rate:g} msg/s", "{:.2f}", lambda r: r.p99),
     ]
+    samples = " / ".join(str(r.samples) for r in results.values())
+    header = f"{'metric':36} {'baseline':>12} {'emulator':>12} {'emu/base':>9}"
+    if watched is not None:
+        header += f" {'+inspector':>12} {'insp/base':>9}"
     lines = [
         f"{args.clients} clients, {args.messages} broadcasts x {args.rounds} rounds, "
-        f"chat {args.seconds:g} s ({base.samples} / {emu.samples} samples)",
-        f"{'metric':36} {'baseline':>12} {'emulator':>12} {'emu/base':>9}",
+        f"chat {args.seconds:g} s ({samples} samples)",
+        header,
     ]
-    for label, b, e, ratio, fmt in rows:
-        lines.append(f"{label:36} {fmt.format(b):>12} {fmt.format(e):>12} {ratio:>8.2f}x")
+    for label, fmt, value in metrics:
+        b, e = value(base), value(emu)
+        line = f"{label:36} {fmt.format(b):>12} {fmt.format(e):>12} {e / b:>8.2f}x"
+        if watched is not None:
+            w = value(watched)
+            line += f" {fmt.format(w):>12} {w / b:>8.2f}x"
+        lines.append(line)
     verdict_fanout = "PASS" if emu.fanout_wall / base.fanout_wall >= 0.7 else "FAIL"
     verdict_p99 = "PASS" if emu.p99 < 50 else "FAIL"
     lines.append(f"targets: fan-out >= 0.7x baseline: {verdict_fanout}; chat p99 < 50 ms: {verdict_p99}")
+    if watched is not None and stream is not None:
+        kept = (watched.fanout_wall / base.fanout_wall) / (emu.fanout_wall / base.fanout_wall)
+        verdict = "PASS" if kept >= 0.95 else "CHECK"
+        lines.append(
+            f"inspector open: fan-out ratio {watched.fanout_wall / base.fanout_wall:.2f}x vs "
+            f"{emu.fanout_wall / base.fanout_wall:.2f}x closed "
+            f"({kept:.2f} of it kept, target >= 0.95: {verdict})"
+        )
+        lines.append(stream.summary())
     return "\n".join(lines)
 
 
@@ -350,9 +503,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="fan-out rounds (best is reported)")
     parser.add_argument("--rate", type=float, default=200.0, help="chat messages per second")
     parser.add_argument("--seconds", type=float, default=8.0, help="chat duration")
+    parser.add_argument(
+        "--no-inspector", action="store_true", help="skip the run with the inspector page streaming"
+    )
+    parser.add_argument(
+        "--inspector-page",
+        action="store_true",
+        help="watch with the inspector page in headless Chromium instead of a stream reader",
+    )
     args = parser.parse_args(argv)
-    results = asyncio.run(run(args))
-    print(table(results, args))
+    results, stream = asyncio.run(run(args))
+    print(table(results, args, stream))
     return 0
 
 

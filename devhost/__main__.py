@@ -111,6 +111,7 @@ async def serve(args: argparse.Namespace) -> int:
     # Machine-readable lines (tests read them) followed by the one a person needs.
     print(f"Web PubSub emulator: {stack.emulator_url}", flush=True)
     print(f"Functions host: {stack.functions_url}", flush=True)
+    print(f"Inspector: {stack.inspector_url}  (live connections, upstream calls, frames)", flush=True)
     print(f"Chat page: {stack.page_url}  (open it in two windows; Ctrl+C stops)", flush=True)
     try:
         await stop.wait()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devhost.emulator import EmulatorConfig, EventHandler, RunningEmulator, run_emulator
+from devhost.emulator.inspector import INSPECTOR_PATH
 from devhost.functions import RunningHost, create_app, start_host
 from devhost.functions.app import HOST_INFO
 from shared.service import close_service_clients
@@ -79,6 +80,10 @@ class RunningStack:
     @property
     def emulator_url(self) -> str:
         return f"http://{self.public_host}:{self.emulator.port}"
+
+    @property
+    def inspector_url(self) -> str:
+        return f"{self.emulator_url}{INSPECTOR_PATH}"
 
     def api_url(self, route: str) -> str:
         path = "/".join(part for part in (self.route_prefix, route) if part)

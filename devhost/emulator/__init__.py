@@ -11,8 +11,9 @@ Modules, one job each: ``config`` (settings and handler registry), ``tokens`` (J
 ``odata`` (REST filters), ``roles`` (group permissions, wildcard patterns), ``messages``
 (client wire formats), ``outbound`` (bounded writers and the global budget), ``hubs``
 (in-memory state), ``upstream`` (event-handler calls), ``clients`` (WebSocket endpoint),
-``rest`` (data-plane API), ``guard`` (Host/Origin check), ``app`` (factory and runner).
-Behaviour, limits and choices: docs/emulator.md.
+``rest`` (data-plane API), ``guard`` (Host/Origin check), ``app`` (factory and runner),
+``watch`` (hook points for tools that watch the emulator) and the ``inspector`` package
+(the live page on ``/``, see its docstring). Behaviour, limits and choices: docs/emulator.md.
 """
 
 from .app import RunningEmulator, banner, create_app, run_emulator, start_emulator

@@ -31,8 +31,10 @@ from .clients import ClientEndpoint
 from .config import ConfigError, EmulatorConfig, load_settings_file
 from .guard import LoopbackGuard
 from .hubs import HubRegistry
+from .inspector import INSPECTOR_PATH, mount_inspector
 from .rest import RestApi, error_response
 from .upstream import UpstreamCaller
+from .watch import watch_rest
 
 log = logging.getLogger("devhost.emulator")
 
@@ -65,7 +67,7 @@ async def _upstream_context(app: web.Application) -> AsyncIterator[None]:
         cookie_jar=aiohttp.DummyCookieJar(),  # one session for every connection: share no cookies
         auto_decompress=True,
     )
-    upstream = UpstreamCaller(session, app[CONFIG_KEY])
+    upstream = UpstreamCaller(session, app[CONFIG_KEY], app[HUBS_KEY].watchers)
     app[UPSTREAM_KEY] = upstream
     app[CLIENTS_KEY].bind_upstream(upstream)
     yield
@@ -130,7 +132,8 @@ def create_app(config: EmulatorConfig) -> web.Application:
     app.router.add_route("GET", "/client/hubs/{hub}/", clients.handle)
     app.router.add_route("GET", "/client", clients.handle)
     app.router.add_route("GET", "/client/", clients.handle)
-    app.router.add_route("*", "/api/{tail:.*}", rest.handle)
+    app.router.add_route("*", "/api/{tail:.*}", watch_rest(rest.handle, hubs.watchers))
+    mount_inspector(app, config, hubs)
     app.cleanup_ctx.append(_upstream_context)
     app.cleanup_ctx.append(_settings_context)
     return app
@@ -146,6 +149,7 @@ def banner(config: EmulatorConfig, port: int) -> str:
         f"Connection string: {config.connection_string(port)}",
         f"Client URL:        {ws_endpoint}/client/hubs/{{hub}}?access_token={{token}}",
         f"Health:            HEAD {endpoint}/api/health",
+        f"Inspector:         {endpoint}{INSPECTOR_PATH}",
         "Event handlers:    " + (", ".join(hubs) if hubs else "none configured"),
     ]
     return "\n".join(lines)

@@ -108,6 +108,7 @@ class ClientEndpoint:
     def __init__(self, config: EmulatorConfig, hubs: HubRegistry) -> None:
         self._config = config
         self._hubs = hubs
+        self._watchers = hubs.watchers
         self._sessions: dict[str, _Session] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._upstream: UpstreamCaller | None = None
@@ -303,6 +304,8 @@ class ClientEndpoint:
                 if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
                     if conn.ended or session.ws is not ws:
                         break
+                    if self._watchers.active:
+                        self._watchers.frame_in(conn, msg.data)
                     await self._dispatch(session, msg.type, msg.data)
                     continue
                 if msg.type is WSMsgType.CLOSE:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
@@ -21,6 +22,7 @@ from enum import Enum
 from .messages import JSON_PROTOCOL, RELIABLE_JSON_PROTOCOL, Delivery
 from .outbound import OutboundQueue, encode_message
 from .roles import ROLE_PREFIX, grants
+from .watch import UNWATCHED, Watchers
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,8 @@ class Connection:
         self.connection_state: str | None = None
         self.outbound: OutboundQueue | None = None
         self.ended = False
+        self.connected_at = time.time()
+        self.watchers: Watchers = UNWATCHED  # the hub's, once added to one
         # Installed by the WebSocket layer: close the socket and finish the connection.
         self.terminate: Callable[[int, str], None] = lambda code, reason: None
         self._event_ids = itertools.count()
@@ -139,6 +143,8 @@ class Connection:
     # -- sending ---------------------------------------------------------------------
     def send_frame(self, frame: str | bytes) -> None:
         """Queue an unsequenced frame (system message, ack, pong)."""
+        if self.watchers.active and isinstance(frame, str):
+            self.watchers.frame_out(self, frame)
         self._write(encode_message(frame))
 
     def _write(self, wire: bytes) -> None:
@@ -153,6 +159,12 @@ class Connection:
         """Queue a data message in this connection's protocol."""
         if self.ended:
             return
+        watchers = self.watchers
+        if watchers.active:  # a broadcast reports its first recipient and counts the others
+            if delivery is watchers.last_delivery:
+                watchers.repeats += 1
+            else:
+                watchers.delivery_started(self, delivery)
         if self.kind is ClientKind.JSON:
             self._write(delivery.json_wire)
         elif self.kind is ClientKind.SIMPLE:
@@ -209,8 +221,9 @@ class Connection:
 class Hub:
     """Connections of one hub, indexed by id, group and user."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, watchers: Watchers = UNWATCHED) -> None:
         self.name = name
+        self.watchers = watchers
         self.connections: dict[str, Connection] = {}
         self._groups: dict[str, dict[str, Connection]] = {}
         self._users: dict[str, dict[str, Connection]] = {}
@@ -219,11 +232,13 @@ class Hub:
 
     # -- membership --------------------------------------------------------------------
     def add(self, conn: Connection) -> None:
+        conn.watchers = self.watchers
         self.connections[conn.connection_id] = conn
         if conn.user_id is not None:
             self._users.setdefault(conn.user_id, {})[conn.connection_id] = conn
             for group in self._user_groups.get(conn.user_id, ()):
                 self.join(conn, group)
+        self._changed()
 
     def remove(self, conn: Connection) -> None:
         if self.connections.pop(conn.connection_id, None) is None:
@@ -236,10 +251,12 @@ class Hub:
                 members.pop(conn.connection_id, None)
                 if not members:
                     del self._users[conn.user_id]
+        self._changed()
 
     def join(self, conn: Connection, group: str) -> None:
         conn.groups.add(group)
         self._groups.setdefault(group, {})[conn.connection_id] = conn
+        self._changed()
 
     def leave(self, conn: Connection, group: str) -> None:
         conn.groups.discard(group)
@@ -248,6 +265,7 @@ class Hub:
             members.pop(conn.connection_id, None)
             if not members:
                 del self._groups[group]
+        self._changed()
 
     def leave_all(self, conn: Connection) -> None:
         for group in list(conn.groups):
@@ -272,6 +290,10 @@ class Hub:
         for conn in self.user_connections(user_id):
             self.leave_all(conn)
 
+    def _changed(self) -> None:
+        if self.watchers.active:
+            self.watchers.state_changed(self.name)
+
     # -- lookups -----------------------------------------------------------------------
     def group_connections(self, group: str) -> list[Connection]:
         return list(self._groups.get(group, {}).values())
@@ -289,8 +311,9 @@ class Hub:
 class HubRegistry:
     """Hubs by lower-case name (hub names are case-insensitive)."""
 
-    def __init__(self) -> None:
+    def __init__(self, watchers: Watchers | None = None) -> None:
         self._hubs: dict[str, Hub] = {}
+        self.watchers = watchers if watchers is not None else Watchers()
 
     def get(self, name: str) -> Hub | None:
         return self._hubs.get(name.lower())
@@ -299,7 +322,7 @@ class HubRegistry:
         key = name.lower()
         hub = self._hubs.get(key)
         if hub is None:
-            hub = self._hubs[key] = Hub(key)
+            hub = self._hubs[key] = Hub(key, self.watchers)
         return hub
 
     def __iter__(self) -> Iterator[Hub]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ from shared.verify import build_signature
 
 from .config import EmulatorConfig, EventHandler
 from .hubs import Connection
+from .watch import HttpExchange, Watchers
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class UpstreamResult:
     content_type: str
     body: bytes
     connection_state: str | None = None  # None: header absent, keep the old state
+    headers: Mapping[str, str] = field(default_factory=dict)  # the response's, for watchers
 
     @property
     def ok(self) -> bool:
@@ -103,9 +106,12 @@ def allowed_origin_ok(values: list[str], origin: str) -> bool:
 class UpstreamCaller:
     """Validates handler URLs and delivers events to them."""
 
-    def __init__(self, session: aiohttp.ClientSession, config: EmulatorConfig) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, config: EmulatorConfig, watchers: Watchers | None = None
+    ) -> None:
         self._session = session
         self._config = config
+        self._watchers = watchers if watchers is not None else Watchers()
         self._cache = _ValidationCache()
 
     @property
@@ -134,8 +140,11 @@ class UpstreamCaller:
         timeout = aiohttp.ClientTimeout(total=self._config.validation_timeout)
         try:
             for method in ("OPTIONS", "GET"):
+                started, clock = time.time(), time.perf_counter()
                 async with self._session.request(method, url, headers=headers, timeout=timeout) as resp:
-                    await resp.read()
+                    body = await resp.read()
+                    if self._watchers.active:
+                        self._report_validation(method, url, headers, started, clock, resp, body)
                     if resp.status == 404 and method == "OPTIONS":
                         continue
                     ok = 200 <= resp.status < 300 and allowed_origin_ok(
@@ -149,6 +158,29 @@ class UpstreamCaller:
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("abuse-protection validation of %s failed: %s", redact(url), type(exc).__name__)
         return False
+
+    def _report_validation(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        started: float,
+        clock: float,
+        resp: aiohttp.ClientResponse,
+        body: bytes,
+    ) -> None:
+        exchange = HttpExchange(
+            method=method,
+            url=url,
+            request_headers=headers,
+            request_body=b"",
+            started=started,
+            duration=time.perf_counter() - clock,
+            status=resp.status,
+            response_headers=resp.headers,
+            response_body=body,
+        )
+        self._watchers.upstream_call(exchange)
 
     # -- events --------------------------------------------------------------------------
     async def call(
@@ -207,7 +239,7 @@ class UpstreamCaller:
         delays = self._config.connect_retry_delays if blocking else self._config.upstream_retry_delays
         for attempt in range(len(delays) + 1):
             try:
-                result = await self._post(url, headers, body)
+                result = await self._attempt(url, headers, body)
             except TimeoutError as exc:
                 raise UpstreamFailure(f"{event_name} timed out") from exc
             except aiohttp.ClientError as exc:
@@ -220,6 +252,35 @@ class UpstreamCaller:
                 log.info("%s for %s: status %s, retrying", event_name, connection_id, result.status)
             await asyncio.sleep(delays[attempt])
         raise AssertionError("unreachable")  # the loop always returns or raises
+
+    async def _attempt(self, url: str, headers: Mapping[str, str], body: bytes) -> UpstreamResult:
+        """One POST, reported to the watchers (if any) with its timing and outcome."""
+        if not self._watchers.active:
+            return await self._post(url, headers, body)
+        started, clock = time.time(), time.perf_counter()
+        result: UpstreamResult | None = None
+        error: str | None = None
+        try:
+            result = await self._post(url, headers, body)
+            return result
+        except Exception as exc:
+            error = type(exc).__name__
+            raise
+        finally:
+            self._watchers.upstream_call(
+                HttpExchange(
+                    method="POST",
+                    url=url,
+                    request_headers=headers,
+                    request_body=body,
+                    started=started,
+                    duration=time.perf_counter() - clock,
+                    status=result.status if result else None,
+                    response_headers=result.headers if result else {},
+                    response_body=result.body if result else b"",
+                    error=error or (None if result else "cancelled"),
+                )
+            )
 
     async def _post(self, url: str, headers: Mapping[str, str], body: bytes) -> UpstreamResult:
         timeout = aiohttp.ClientTimeout(total=self._config.upstream_timeout)
@@ -238,4 +299,5 @@ class UpstreamCaller:
                 content_type=resp.headers.get(CONTENT_TYPE, ""),
                 body=b"".join(chunks),
                 connection_state=state,
+                headers=resp.headers,
             )
