@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=URL_TEMPLATE",
         help="event handler for a hub: all system events and every user event (repeatable)",
     )
+    parser.add_argument(
+        "--rest-latency-ms",
+        type=float,
+        default=0.0,
+        help="add this round trip to every REST call, e.g. 5 for an in-region hop (default 0)",
+    )
     parser.add_argument("--recovery-window", type=float, default=30.0, help="reliable reconnect window, s")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser
@@ -52,6 +58,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         secondary_key=args.secondary_key,
         settings_file=args.config,
         recovery_window=args.recovery_window,
+        rest_latency=max(args.rest_latency_ms, 0.0) / 1000,
         **options,
     )
     per_hub: dict[str, list[EventHandler]] = {}

@@ -28,6 +28,7 @@ from aiohttp import web
 from .clients import ClientEndpoint
 from .config import ConfigError, EmulatorConfig, load_settings_file
 from .hubs import HubRegistry
+from .latency import latency_middleware
 from .rest import RestApi, error_response
 from .upstream import UpstreamCaller
 
@@ -115,7 +116,8 @@ def create_app(config: EmulatorConfig) -> web.Application:
     if config.settings_file is not None:
         _apply_settings_file(config, config.settings_file)
     # bodies above the message limit are refused with 413 before a handler sees them
-    app = web.Application(middlewares=[_errors], client_max_size=config.max_message_bytes)
+    delay = latency_middleware(lambda: config.rest_latency)
+    app = web.Application(middlewares=[_errors, delay], client_max_size=config.max_message_bytes)
     hubs = HubRegistry()
     clients = ClientEndpoint(config, hubs)
     rest = RestApi(config, hubs, clients)

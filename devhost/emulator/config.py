@@ -224,6 +224,7 @@ class EmulatorConfig:
     upstream_retry_delays: tuple[float, ...] = (1.0, 3.0, 5.0)  # 408/5xx/network errors
     validation_ttl: float = 60.0
     max_ack_ids: int = 10_000  # remembered per connection for duplicate detection
+    rest_latency: float = 0.0  # seconds added to each REST call (a network round trip); see latency.py
 
     def __post_init__(self) -> None:
         check_access_key(self.access_key)
