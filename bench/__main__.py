@@ -38,6 +38,12 @@ BENCHMARKS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
         ("--clients", "200", "--messages", "20", "--rounds", "1", "--seconds", "3"),
     ),
     ("http_compare", "our app on the dev host vs @azure/web-pubsub-express over HTTP", (), ("--quick",)),
+    (
+        "instance",
+        "chat events per Flex instance and cost per million messages, by concurrency and REST latency",
+        (),
+        ("--quick",),
+    ),
 )
 TIMEOUT = 600.0  # per benchmark
 
