@@ -116,6 +116,8 @@ async def serve(args: argparse.Namespace) -> int:
         logger.error("Cannot start: %s", exc)
         return 1
     log_concurrency(stack.functions.runner.app[HOST_INFO].max_concurrent_requests)
+    if config.rest_latency_ms:
+        logger.info("Emulator REST calls take %g ms longer (an in-region round trip)", config.rest_latency_ms)
     if config.app_access_key:
         logger.warning(
             "%s is set: the app holds another key, so it refuses every event", APP_ACCESS_KEY_VARIABLE
