@@ -439,8 +439,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.seconds, args.warmup = 2.0, 0.7
     _pin(LOAD_CPU)
+    load_before = os.getloadavg()[0]
     rows = asyncio.run(run(args))
     memory_gb = args.memory_mb / 1024
+    print(
+        f"machine load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+        f" ({os.cpu_count()} cores): above ~1 the instance shares its core with other work"
+    )
     print_table(rows, memory_gb, args.price_gb_s, args.price_per_million)
     print()
     print_summary(rows, deployed_concurrency(), memory_gb, args.price_gb_s, args.price_per_million)
