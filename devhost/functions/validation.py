@@ -37,7 +37,7 @@ from .errors import DiscoveryError
 
 RETURN = "$return"
 CONTEXT = "context"
-_IN, _OUT, _INOUT = 0, 1, 2  # azure.functions BindingDirection values, as the worker compares them
+_OUT, _INOUT = 1, 2  # azure.functions BindingDirection values, as the worker compares them
 _UNDEFINED_DATA_TYPE = 0
 _NOT_GENERIC = (typing.Union, tuple, typing.ClassVar, collections.abc.Callable)
 
