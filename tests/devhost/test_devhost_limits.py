@@ -131,3 +131,26 @@ def test_the_cli_prints_the_workers_message_and_exits_1():
     )
     assert result.returncode == 1
     assert f"Cannot start: {REFUSED['return_none']}" in result.stdout + result.stderr
+
+
+def test_python_m_devhost_passes_the_limit_and_the_rest_latency_on(tmp_path):
+    settings = tmp_path / "local.settings.json"
+    settings.write_text('{"IsEncrypted": false, "Values": {"FUNCTIONS_WORKER_RUNTIME": "python"}}')
+    command = [sys.executable, "-m", "devhost", "--functions-port", "0", "--emulator-port", "0"]
+    command += ["--settings", str(settings), "--concurrency", "2", "--rest-latency-ms", "5"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            seen.append(line)
+            if not line or line.startswith("Chat page:"):
+                break
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    text = "".join(seen)
+    assert "Per-instance concurrency: 2 invocation(s) at once; excess requests wait" in text
+    assert "Emulator REST calls take 5 ms longer" in text

@@ -51,3 +51,10 @@ async def test_without_latency_a_rest_call_is_fast() -> None:
     async with start_emulator(make_config()) as emu:
         _, returned = await _timed_send(emu)
     assert returned < LATENCY / 2
+
+
+def test_the_cli_option_is_in_milliseconds() -> None:
+    from devhost.emulator.__main__ import build_parser, config_from_args
+
+    assert config_from_args(build_parser().parse_args(["--rest-latency-ms", "7"])).rest_latency == 0.007
+    assert config_from_args(build_parser().parse_args([])).rest_latency == 0.0
