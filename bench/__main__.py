@@ -77,7 +77,7 @@ def machine_facts() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes: a smoke run of about two minutes")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes: a two-minute smoke run")
     parser.add_argument("only", nargs="*", help="run only these benchmarks (e.g. handler http_compare)")
     args = parser.parse_args(argv)
     print(machine_facts(), flush=True)
