@@ -15,7 +15,9 @@ instance sustains, not what a client offers.
 Per (L, C): chat events/s the instance served, end-to-end p50/p99 (client send → the
 broadcast back at the sender: emulator → upstream HTTP → handler → REST ``send_to_group`` →
 emulator → socket), the instance's CPU (percent of one core, and ms per event), and the load
-side's CPU (emulator + clients; near 100% means the figure is a lower bound).
+side's CPU (emulator + clients; near 100% means the figure is a lower bound). *Events per
+CPU-s* (1000 / CPU ms per event) is what the instance would carry with a whole core to itself:
+on a busy machine, where the instance does not get one, it is the steadier figure.
 
 **Cost model** (Flex Consumption, on-demand): billed = instance memory (GB) × seconds the
 instance is executing at least one function + a per-execution charge. Under sustained load
@@ -340,7 +342,8 @@ def print_table(rows: list[Row], memory_gb: float, price_gb_s: float, price_per_
     )
     header = (
         "| REST RTT | concurrency | clients | events/s | vs C=1 | p50 ms | p99 ms | instance CPU"
-        " | CPU ms/event | load-side CPU | GB-s $/1M msgs | total $/1M msgs | total vs C=1 |"
+        " | CPU ms/event | events per CPU-s | load-side CPU"
+        " | GB-s $/1M msgs | total $/1M msgs | total vs C=1 |"
     )
     print(header)
     print("|" + "---:|" * (header.count("|") - 1))
@@ -364,6 +367,7 @@ def print_table(rows: list[Row], memory_gb: float, price_gb_s: float, price_per_
             f"{row.p99_ms:.1f}",
             f"{row.instance_cpu:.0%}",
             f"{row.cpu_ms_per_event:.2f}",
+            f"{1000 / row.cpu_ms_per_event:,.0f}" if row.cpu_ms_per_event else "-",
             f"{row.load_cpu:.0%}",
             f"${compute:,.3f}",
             f"${total:,.3f}",
