@@ -36,6 +36,7 @@ from . import routes
 from .errors import HandlerError, WebPubSubError
 from .events import Event
 from .headers import CE_CONNECTION_ID, CE_EVENT_NAME, CE_ID, lower_keys
+from .logsafe import log_safe
 from .responses import RawRequest, RawResponse, text_response
 from .settings import ALLOW_UNAUTHENTICATED, UpstreamSettings, load_settings
 from .upstream import HandlerResult, UpstreamProtocol
@@ -62,9 +63,9 @@ def to_http_response(raw: RawResponse) -> func.HttpResponse:
 
 
 def _log_field(headers: Mapping[str, str], name: str) -> str:
-    """A header value fit for a log line: bounded and on one line (ids only, never secrets)."""
-    value = headers.get(name.lower(), "-")[:128]
-    return value.replace("\r", " ").replace("\n", " ")
+    """A header value fit for a log line (see ``logsafe``); ids only, never secrets."""
+    value = headers.get(name.lower())
+    return log_safe(value, limit=128) if value else "-"
 
 
 class WebPubSubHub:
@@ -244,7 +245,7 @@ class WebPubSubHub:
         LOGGER.warning(
             "Web PubSub request refused: %s %s ce-id=%s connection=%s event=%s",
             error.status,
-            error.reason,
+            log_safe(error.reason),
             _log_field(raw.headers, CE_ID),
             _log_field(raw.headers, CE_CONNECTION_ID),
             _log_field(raw.headers, CE_EVENT_NAME),

@@ -25,6 +25,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from shared.logsafe import log_safe
+
 from .clients import ClientEndpoint
 from .config import ConfigError, EmulatorConfig, load_settings_file
 from .hubs import HubRegistry
@@ -53,7 +55,7 @@ async def _errors(
     except asyncio.CancelledError:
         raise
     except Exception:
-        log.exception("unhandled error for %s %s", request.method, request.path)
+        log.exception("unhandled error for %s %s", log_safe(request.method), log_safe(request.raw_path))
         return error_response(500, "InternalServerError", "internal error", head=request.method == "HEAD")
 
 

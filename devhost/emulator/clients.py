@@ -31,6 +31,8 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from aiohttp.http_websocket import WebSocketError
 
+from shared.logsafe import log_safe
+
 from .config import EmulatorConfig, is_valid_hub_name
 from .hubs import CLOSE_INTERNAL, CLOSE_POLICY, ClientKind, Connection, HubRegistry, new_connection_id
 from .messages import (
@@ -386,7 +388,9 @@ class ClientEndpoint:
             )
             reply = self._accept_event_result(conn, result)
         except (UpstreamFailure, InvalidPayload) as exc:
-            log.info("event %r of %s/%s failed: %s", request.event, conn.hub, conn.connection_id, exc)
+            log.info(
+                "event %s of %s/%s failed: %s", log_safe(request.event), conn.hub, conn.connection_id, exc
+            )
             self._ack(conn, request.ack_id, "InternalServerError", "the event handler failed")
             return
         if reply is not None:

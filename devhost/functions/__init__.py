@@ -8,6 +8,7 @@ A stand-in for ``func start`` when Core Tools cannot be installed. One module pe
 * ``validation``   the Python worker's index-time checks: refuse at start what Azure refuses
 * ``concurrency``  at most N invocations at once, the rest wait (Flex's perInstanceConcurrency)
 * ``constraints``, ``routes``, ``route_table``  route templates -> matching function
+* ``body_limit``   FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: 413 before a large body is read
 * ``conversion``   aiohttp request <-> func.HttpRequest / func.HttpResponse
 * ``invocation``   call the user function (async on the loop, sync in a thread pool)
 * ``app``          ``create_app``: the aiohttp application

@@ -77,7 +77,11 @@ async def serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    running = await start_host(app, host=args.host, port=port)
+    try:
+        running = await start_host(app, host=args.host, port=port)
+    except OSError as exc:  # typically the port is taken
+        logger.error("Cannot start: %s (is another copy running? try another --port)", exc)
+        return 1
     logger.info("Functions dev host listening on %s (Ctrl+C to stop)", running.base_url)
     log_concurrency(app[HOST_INFO].max_concurrent_requests)
     try:

@@ -19,6 +19,15 @@ from pathlib import Path
 
 from aiohttp import web
 
+from shared.logsafe import log_safe
+
+from .body_limit import (
+    DEFAULT_MAX_BODY_BYTES,
+    MAX_BODY_BYTES_KEY,
+    continue_unless_oversized,
+    max_body_bytes_from,
+    refuse_oversized_bodies,
+)
 from .concurrency import InvocationLimiter
 from .conversion import build_request, build_response
 from .discovery import OtherFunction, discover_functions, find_function_register, import_app_module
@@ -36,8 +45,8 @@ from .settings import (
 
 logger = logging.getLogger("devhost.functions")
 
-# The Functions host (Kestrel) refuses request bodies above 100 MB.
-MAX_BODY_BYTES = 100 * 1024 * 1024
+# The Functions host's default body limit; FUNCTIONS_REQUEST_BODY_SIZE_LIMIT overrides it.
+MAX_BODY_BYTES = DEFAULT_MAX_BODY_BYTES
 DEFAULT_MODULE = "function_app"
 # Same wording as func start's per-invocation line.
 _EXECUTED = "Executed 'Functions.%s' (%s, Id=%s, Duration=%dms)"
@@ -68,7 +77,7 @@ def create_app(
     module: str = DEFAULT_MODULE,
     settings_path: Path | str | None = None,
     load_local_settings: bool = True,
-    max_body_bytes: int = MAX_BODY_BYTES,
+    max_body_bytes: int | None = None,
     max_concurrent_requests: int | None = FROM_HOST_CONFIG,
 ) -> web.Application:
     """Load settings, import the function app and return an aiohttp app serving its HTTP triggers.
@@ -79,7 +88,8 @@ def create_app(
         settings_path: settings file; default ``<app_dir>/local.settings.json``. When it is missing
             it is copied from ``<app_dir>/local.settings.sample.json`` if that exists.
         load_local_settings: False skips the settings file entirely (e.g. the caller did it).
-        max_body_bytes: request bodies above this get 413.
+        max_body_bytes: request bodies above this get 413, refused before they are read. Default:
+            the ``FUNCTIONS_REQUEST_BODY_SIZE_LIMIT`` setting, else 100 MB, as in the Functions host.
         max_concurrent_requests: invocations allowed at once (one process is one instance, like
             Flex's ``perInstanceConcurrency``); excess requests wait. None: no limit. The default
             reads ``extensions.http.maxConcurrentRequests`` from host.json or the app setting.
@@ -98,6 +108,7 @@ def create_app(
     route_prefix = read_route_prefix(directory, os.environ)
     if max_concurrent_requests == FROM_HOST_CONFIG:
         max_concurrent_requests = read_max_concurrent_requests(directory, os.environ)
+    body_limit = max_body_bytes if max_body_bytes is not None else max_body_bytes_from(os.environ)
     register = find_function_register(import_app_module(directory, module))
     http_functions, others = discover_functions(register)
     info = HostInfo(
@@ -108,11 +119,13 @@ def create_app(
         settings=settings,
         max_concurrent_requests=max_concurrent_requests,
     )
-    app = web.Application(client_max_size=max_body_bytes, middlewares=[_access_log])
+    # client_max_size bounds bodies streamed without Content-Length; the middleware refuses the rest.
+    app = web.Application(client_max_size=body_limit, middlewares=[_access_log, refuse_oversized_bodies])
     app[HOST_INFO] = info
+    app[MAX_BODY_BYTES_KEY] = body_limit
     app[LIMITER] = InvocationLimiter(max_concurrent_requests)
     app.cleanup_ctx.append(_executor_context)
-    app.router.add_route("*", "/{path:.*}", _dispatch)
+    app.router.add_route("*", "/{path:.*}", _dispatch, expect_handler=continue_unless_oversized)
     return app
 
 
@@ -128,7 +141,8 @@ async def _executor_context(app: web.Application) -> AsyncIterator[None]:
 async def _access_log(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    # The path only: query strings can carry keys and tokens.
+    # The path as received (still percent-encoded) and escaped: it is the client's text, and a
+    # decoded %0a or %1b would forge lines or drive the terminal. No query: it can hold keys.
     started = time.perf_counter()
     status = 500
     try:
@@ -140,7 +154,8 @@ async def _access_log(
         raise
     finally:
         elapsed = _ms_since(started)
-        logger.info("%s %s %d %dms", request.method, request.path, status, elapsed)
+        path = log_safe(request.raw_path.split("?", 1)[0])
+        logger.info("%s %s %d %dms", log_safe(request.method), path, status, elapsed)
 
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:

@@ -165,6 +165,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     WebPubSubAccessKeys: '@Microsoft.KeyVault(SecretUri=${accessKeysSecretUri})'
     WebPubSubAllowedOrigins: webPubSubHostName
     ChatAllowQueryUserName: allowGuestNames ? 'true' : 'false'
+    // The host refuses larger request bodies before Python sees them (default 100 MB). 1 MiB is
+    // the core's own limit (shared/upstream.py MAX_BODY_BYTES); raise both for bigger uploads.
+    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '1048576'
   }, entraSettings)
 }
 

@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -262,3 +263,25 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_cli_on_a_taken_port_prints_one_line_and_exits_non_zero(tmp_path):
+    app_dir = tmp_path / "app"
+    shutil.copytree(APPS / "prefixed", app_dir)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "devhost.functions", "--app-dir", str(app_dir), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=os.getcwd(),
+        )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if "Cannot start" in line]
+    assert len(errors) == 1
+    assert f"{port}" in errors[0] and "another --port" in errors[0]
+    assert result.stderr == ""

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,8 +31,12 @@ from pycep import BicepParser
 
 # --- facts the checks compare against ------------------------------------------------------
 
-# Resource types and API versions this template may use (shared/reference/infra.md §1.5, §2.1,
-# plus identity and Key Vault GA versions). A new type or version is a deliberate edit here.
+# Where azd's JSON schema for azure.yaml is read from (a path), and where CI downloads it.
+SCHEMA_ENV = "AZURE_YAML_SCHEMA"
+SCHEMA_URL = "https://raw.githubusercontent.com/Azure/azure-dev/main/schemas/v1.0/azure.yaml.json"
+
+# Resource types and API versions this template may use (GA versions from the Azure resource
+# reference at learn.microsoft.com/azure/templates). A new type or version is a deliberate edit here.
 ALLOWED_API_VERSIONS: dict[str, set[str]] = {
     "Microsoft.Resources/resourceGroups": {"2024-11-01", "2024-03-01", "2021-04-01"},
     "Microsoft.ManagedIdentity/userAssignedIdentities": {"2023-01-31"},
@@ -50,7 +55,7 @@ ALLOWED_API_VERSIONS: dict[str, set[str]] = {
     "Microsoft.KeyVault/vaults/secrets": {"2024-11-01"},
 }
 
-# Built-in role definition ids (infra.md §1.7; Web PubSub Service Owner ends in ...d9b4).
+# Built-in role definition ids (Azure built-in roles reference; Web PubSub Service Owner ends in ...d9b4).
 ROLE_IDS: dict[str, str] = {
     "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
@@ -87,13 +92,13 @@ REQUIRED_APP_SETTINGS = (
     "WebPubSubAccessKeys",
     "WebPubSubAllowedOrigins",
     "ChatAllowQueryUserName",
+    "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
 )
-# Deprecated or forbidden on Flex Consumption, or secrets in plain text.
 # Python versions Flex Consumption runs (Learn, checked 2026-11-27; 3.10 reached end of support
 # in October 2026) and the instance size bench/instance.py models.
 FLEX_PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 BENCHMARKED_MEMORY_MB = 2048
-
+# Deprecated or forbidden on Flex Consumption, or secrets in plain text.
 FORBIDDEN_APP_SETTINGS = (
     "FUNCTIONS_WORKER_RUNTIME",
     "FUNCTIONS_EXTENSION_VERSION",
@@ -726,16 +731,7 @@ def check_function_app(root: Path) -> list[str]:
     storage = (((props.get("functionAppConfig") or {}).get("deployment") or {}).get("storage")) or {}
     if (storage.get("authentication") or {}).get("type") != "UserAssignedIdentity":
         problems.append(f"{rel}: deployment storage does not authenticate with the user-assigned identity")
-    # app settings: the sites/config 'appsettings' child plus siteConfig.appSettings, if any
-    settings: dict[str, Any] = {}
-    for _, _, cfg, _ in _resources_of_type(root, "Microsoft.Web/sites/config"):
-        if cfg.get("name") == "appsettings":
-            for node in walk(cfg.get("properties")):
-                if isinstance(node, dict):
-                    settings.update({k: v for k, v in node.items() if k not in ("function", "operator")})
-    for node in walk((props.get("siteConfig") or {}).get("appSettings")):
-        if isinstance(node, dict) and "name" in node:
-            settings[node["name"]] = node.get("value")
+    settings = app_settings(root)
     for key in REQUIRED_APP_SETTINGS:
         if key not in settings:
             problems.append(f"app setting {key} is missing")
@@ -825,6 +821,21 @@ def check_scale_and_python(root: Path) -> list[str]:
         ):
             problems.append(f"requirements.txt: Python {version} needs a pinned azure-functions-runtime")
     return problems
+
+
+def app_settings(root: Path) -> dict[str, Any]:
+    """The function app's settings: the sites/config 'appsettings' child plus siteConfig.appSettings."""
+    settings: dict[str, Any] = {}
+    for _, _, cfg, _ in _resources_of_type(root, "Microsoft.Web/sites/config"):
+        if cfg.get("name") == "appsettings":
+            for node in walk(cfg.get("properties")):
+                if isinstance(node, dict):
+                    settings.update({k: v for k, v in node.items() if k not in ("function", "operator")})
+    for _, _, site, _ in _resources_of_type(root, "Microsoft.Web/sites"):
+        for node in walk(((site.get("properties") or {}).get("siteConfig") or {}).get("appSettings")):
+            if isinstance(node, dict) and "name" in node:
+                settings[node["name"]] = node.get("value")
+    return settings
 
 
 def check_security_settings(root: Path) -> list[str]:
@@ -974,8 +985,13 @@ def service_name_tag(root: Path) -> str | None:
     return tree["parameters"][value].get("default")
 
 
-def schema_path(root: Path) -> Path:
-    return root.parent / "shared" / "schemas" / "azure.yaml.json"
+def schema_path(environ: Mapping[str, str] = os.environ) -> Path | None:
+    """azd's ``azure.yaml`` JSON schema, from ``AZURE_YAML_SCHEMA``; None when that is not set.
+
+    The project ships no copy: CI downloads ``SCHEMA_URL`` and points the variable at it.
+    """
+    value = environ.get(SCHEMA_ENV, "").strip()
+    return Path(value).expanduser() if value else None
 
 
 def _offline_registry() -> Any:

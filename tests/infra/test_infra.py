@@ -121,3 +121,13 @@ def test_hooks_exist_for_posix_and_windows(root: Path) -> None:
     for hook in hooks.values():
         assert (root / hook["posix"]["run"]).is_file() and hook["posix"]["shell"] == "sh"
         assert (root / hook["windows"]["run"]).is_file() and hook["windows"]["shell"] == "pwsh"
+
+
+def test_platform_body_limit_matches_the_core_and_the_local_settings(root: Path) -> None:
+    # The Functions host refuses larger bodies before Python reads them; the core refuses them
+    # after. One value everywhere: Azure (api.bicep), func start / the dev host (the sample).
+    from shared.upstream import MAX_BODY_BYTES
+
+    sample = json.loads((root / "local.settings.sample.json").read_text(encoding="utf-8"))
+    assert checks.app_settings(root)["FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"] == str(MAX_BODY_BYTES)
+    assert sample["Values"]["FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"] == str(MAX_BODY_BYTES)
