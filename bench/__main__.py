@@ -3,7 +3,7 @@
 Prints the machine facts first (CPU model, cores, Python, node, date), then for each
 benchmark a header line and its own output. Each runs in a fresh interpreter
 (``python -m bench.<name>``) so none inherits another's imports, caches or threads.
-``--quick`` passes smaller sizes (about a minute in all, for a smoke check); the default
+``--quick`` passes smaller sizes (about two minutes in all, for a smoke check); the default
 takes a few minutes on a 2-core machine. A missing or failing benchmark is reported and the
 rest still run; the exit code is 1 if any failed.
 """
@@ -38,6 +38,12 @@ BENCHMARKS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
         ("--clients", "200", "--messages", "20", "--rounds", "1", "--seconds", "3"),
     ),
     ("http_compare", "our app on the dev host vs @azure/web-pubsub-express over HTTP", (), ("--quick",)),
+    (
+        "instance",
+        "chat events per Flex instance and cost per million messages, by concurrency and REST latency",
+        (),
+        ("--quick",),
+    ),
 )
 TIMEOUT = 600.0  # per benchmark
 
@@ -71,7 +77,7 @@ def machine_facts() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes: a smoke run of about a minute")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes: a two-minute smoke run")
     parser.add_argument("only", nargs="*", help="run only these benchmarks (e.g. handler http_compare)")
     args = parser.parse_args(argv)
     print(machine_facts(), flush=True)

@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 
 from .emulator.config import ConfigError
+from .functions.__main__ import add_concurrency_option, log_concurrency
+from .functions.app import HOST_INFO
 from .functions.discovery import DiscoveryError
 from .functions.host_config import HostConfigError
 from .functions.routes import RouteTemplateError
@@ -75,6 +77,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--settings", type=Path, default=None, help="settings file (default <app-dir>/local.settings.json)"
     )
+    add_concurrency_option(parser)
+    parser.add_argument(
+        "--rest-latency-ms",
+        type=float,
+        default=0.0,
+        help="add this round trip to every emulator REST call, e.g. 5 (default 0)",
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return parser.parse_args(argv)
 
@@ -91,6 +100,8 @@ async def serve(args: argparse.Namespace) -> int:
         settings_path=args.settings,
         access_key=os.environ.get(ACCESS_KEY_VARIABLE) or None,
         app_access_key=os.environ.get(APP_ACCESS_KEY_VARIABLE) or None,
+        max_concurrent_requests=args.concurrency,
+        rest_latency_ms=max(args.rest_latency_ms, 0.0),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -104,6 +115,9 @@ async def serve(args: argparse.Namespace) -> int:
     except (ConfigError, SettingsError, HostConfigError, DiscoveryError, RouteTemplateError) as exc:
         logger.error("Cannot start: %s", exc)
         return 1
+    log_concurrency(stack.functions.runner.app[HOST_INFO].max_concurrent_requests)
+    if config.rest_latency_ms:
+        logger.info("Emulator REST calls take %g ms longer (an in-region round trip)", config.rest_latency_ms)
     if config.app_access_key:
         logger.warning(
             "%s is set: the app holds another key, so it refuses every event", APP_ACCESS_KEY_VARIABLE

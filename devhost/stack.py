@@ -24,7 +24,7 @@ from pathlib import Path
 from devhost.emulator import EmulatorConfig, EventHandler, RunningEmulator, run_emulator
 from devhost.emulator.inspector import INSPECTOR_PATH
 from devhost.functions import RunningHost, create_app, start_host
-from devhost.functions.app import HOST_INFO
+from devhost.functions.app import FROM_HOST_CONFIG, HOST_INFO
 from shared.service import close_service_clients
 from shared.settings import CONNECTION_STRING
 
@@ -54,6 +54,9 @@ class StackConfig:
     # The key the *app* is given. None means the emulator's key. Anything else makes every
     # event fail ce-signature verification: only useful to show that the app refuses it.
     app_access_key: str | None = None
+    # Invocations the dev host runs at once (Flex's perInstanceConcurrency); None: no limit.
+    max_concurrent_requests: int | None = FROM_HOST_CONFIG
+    rest_latency_ms: float = 0.0  # added to each emulator REST call (an in-region round trip)
 
     def __repr__(self) -> str:  # keys never reach logs
         return (
@@ -120,7 +123,10 @@ async def start_stack(config: StackConfig) -> RunningStack:
         host.json, app import) propagate; nothing is left running when this raises.
     """
     emulator_config = EmulatorConfig(
-        host=config.host, port=config.emulator_port, public_host=config.public_host
+        host=config.host,
+        port=config.emulator_port,
+        public_host=config.public_host,
+        rest_latency=config.rest_latency_ms / 1000,
     )
     if config.access_key is not None:
         emulator_config.access_key = config.access_key
@@ -134,6 +140,7 @@ async def start_stack(config: StackConfig) -> RunningStack:
             config.app_dir,
             settings_path=config.settings_path,
             load_local_settings=config.load_local_settings,
+            max_concurrent_requests=config.max_concurrent_requests,
         )
         functions = await start_host(app, host=config.host, port=config.functions_port)
     except BaseException:

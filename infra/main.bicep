@@ -49,12 +49,13 @@ param keyVaultName string = ''
 ])
 param webPubSubSku string = 'Free_F1'
 
-@description('Python version of the Flex Consumption runtime (requirements.txt pins azure-functions 1.x below 3.13).')
+@description('Python version of the Flex Consumption runtime (requirements.txt selects azure-functions 1.x below 3.13, 2.x and the pinned worker from 3.13).')
 @allowed([
   '3.11'
   '3.12'
+  '3.13'
 ])
-param pythonVersion string = '3.11'
+param pythonVersion string = '3.13'
 
 @description('Also deploy a second Web PubSub resource whose hub `chat` forwards to the awps-tunnel tool (local development).')
 param devWebPubSubEnabled bool = false

@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-connections", type=int, default=5000, help="client connections, all hubs (default 5000)"
     )
+    parser.add_argument(
+        "--rest-latency-ms",
+        type=float,
+        default=0.0,
+        help="add this round trip to every REST call, e.g. 5 for an in-region hop (default 0)",
+    )
     parser.add_argument("--recovery-window", type=float, default=30.0, help="reliable reconnect window, s")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser
@@ -64,6 +70,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         recovery_window=args.recovery_window,
         allowed_hosts=tuple(args.allow_host),
         max_connections=args.max_connections,
+        rest_latency=max(args.rest_latency_ms, 0.0) / 1000,
         **options,
     )
     per_hub: dict[str, list[EventHandler]] = {}

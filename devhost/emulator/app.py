@@ -32,6 +32,7 @@ from .config import ConfigError, EmulatorConfig, load_settings_file
 from .guard import LoopbackGuard
 from .hubs import HubRegistry
 from .inspector import INSPECTOR_PATH, mount_inspector
+from .latency import latency_middleware
 from .rest import RestApi, error_response
 from .upstream import UpstreamCaller
 from .watch import watch_rest
@@ -121,7 +122,10 @@ def create_app(config: EmulatorConfig) -> web.Application:
         _apply_settings_file(config, config.settings_file)
     # bodies above the message limit are refused with 413 before a handler sees them
     guard = LoopbackGuard((config.host, config.public_host, *config.allowed_hosts))
-    app = web.Application(middlewares=[_errors, guard.middleware], client_max_size=config.max_message_bytes)
+    delay = latency_middleware(lambda: config.rest_latency)
+    app = web.Application(
+        middlewares=[_errors, guard.middleware, delay], client_max_size=config.max_message_bytes
+    )
     hubs = HubRegistry()
     clients = ClientEndpoint(config, hubs)
     rest = RestApi(config, hubs, clients)

@@ -228,6 +228,7 @@ class EmulatorConfig:
     allowed_hosts: tuple[str, ...] = ()  # Host/Origin names besides loopback; "*" = any (guard.py)
     max_connections: int = 5000  # all hubs together; more upgrades are refused with 503
     total_outbound_max_bytes: int = 128 * 1024 * 1024  # backlog of all connections together
+    rest_latency: float = 0.0  # seconds added to each REST call (a network round trip); see latency.py
 
     def __post_init__(self) -> None:
         check_access_key(self.access_key)

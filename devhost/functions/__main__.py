@@ -1,6 +1,9 @@
 """``python -m devhost.functions``: serve a Functions app's HTTP triggers, like ``func start``.
 
 The port is ``--port``, else ``Host.LocalHttpPort`` from ``local.settings.json``, else 7071.
+``--concurrency N`` lets at most N invocations run at once, like Flex Consumption's
+``perInstanceConcurrency`` (default: ``extensions.http.maxConcurrentRequests`` in host.json, else
+no limit).
 SIGINT/SIGTERM stop it gracefully: in-flight requests get a few seconds to finish.
 """
 
@@ -14,9 +17,9 @@ import sys
 from pathlib import Path
 
 from ..logs import configure_logging
-from .app import DEFAULT_MODULE, HOST_INFO, create_app
+from .app import DEFAULT_MODULE, FROM_HOST_CONFIG, HOST_INFO, create_app
 from .discovery import DiscoveryError
-from .host_config import HostConfigError
+from .host_config import HostConfigError, parse_concurrency
 from .routes import RouteTemplateError
 from .server import DEFAULT_HOST, DEFAULT_PORT, start_host
 from .settings import SettingsError
@@ -33,14 +36,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--settings", type=Path, default=None, help="settings file (default <app-dir>/local.settings.json)"
     )
     parser.add_argument("--module", default=DEFAULT_MODULE, help=f"app module (default {DEFAULT_MODULE})")
+    add_concurrency_option(parser)
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return parser.parse_args(argv)
+
+
+def add_concurrency_option(parser: argparse.ArgumentParser) -> None:
+    """``--concurrency N``: shared by this CLI and ``python -m devhost``."""
+    parser.add_argument(
+        "--concurrency",
+        type=_concurrency,
+        default=FROM_HOST_CONFIG,
+        metavar="N",
+        help="invocations allowed at once, excess requests wait (Flex's perInstanceConcurrency;"
+        " -1: no limit; default: host.json extensions.http.maxConcurrentRequests, else no limit)",
+    )
+
+
+def _concurrency(text: str) -> int | None:
+    try:
+        return parse_concurrency(text, "--concurrency")
+    except HostConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 async def serve(args: argparse.Namespace) -> int:
     """Run until SIGINT or SIGTERM. Returns the process exit code."""
     try:
-        app = create_app(args.app_dir, module=args.module, settings_path=args.settings)
+        app = create_app(
+            args.app_dir,
+            module=args.module,
+            settings_path=args.settings,
+            max_concurrent_requests=args.concurrency,
+        )
     except (SettingsError, HostConfigError, DiscoveryError, RouteTemplateError) as exc:
         logger.error("Cannot start: %s", exc)
         return 1
@@ -55,12 +83,18 @@ async def serve(args: argparse.Namespace) -> int:
         logger.error("Cannot start: %s (is another copy running? try another --port)", exc)
         return 1
     logger.info("Functions dev host listening on %s (Ctrl+C to stop)", running.base_url)
+    log_concurrency(app[HOST_INFO].max_concurrent_requests)
     try:
         await stop.wait()
     finally:
         logger.info("Stopping the Functions dev host")
         await running.stop()
     return 0
+
+
+def log_concurrency(limit: int | None) -> None:
+    if limit is not None:
+        logger.info("Per-instance concurrency: %d invocation(s) at once; excess requests wait", limit)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,9 @@
 
 Startup order matters and mirrors ``func start``: load ``local.settings.json`` into the
 environment, read ``host.json``, and only then import the function app, so module-level code sees
-its settings. Function keys are not checked, as with ``func start``.
+its settings. Function keys are not checked, as with ``func start``. Before serving, every
+function goes through the Python worker's index-time checks (``validation``): an app the worker
+would refuse is refused here too, at start.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from .body_limit import (
     max_body_bytes_from,
     refuse_oversized_bodies,
 )
+from .concurrency import InvocationLimiter
 from .conversion import build_request, build_response
 from .discovery import OtherFunction, discover_functions, find_function_register, import_app_module
-from .host_config import read_route_prefix
+from .host_config import read_max_concurrent_requests, read_route_prefix
 from .invocation import create_executor, invoke, new_invocation_id
 from .route_table import RouteTable
 from .settings import (
@@ -58,10 +61,14 @@ class HostInfo:
     routes: RouteTable
     other_functions: tuple[OtherFunction, ...]
     settings: LocalSettings
+    max_concurrent_requests: int | None = None  # None: no limit
 
 
 HOST_INFO = web.AppKey("host_info", HostInfo)
 EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
+LIMITER = web.AppKey("limiter", InvocationLimiter)
+# Not read from host.json: tells create_app to use host.json / the app setting.
+FROM_HOST_CONFIG = 0
 
 
 def create_app(
@@ -71,6 +78,7 @@ def create_app(
     settings_path: Path | str | None = None,
     load_local_settings: bool = True,
     max_body_bytes: int | None = None,
+    max_concurrent_requests: int | None = FROM_HOST_CONFIG,
 ) -> web.Application:
     """Load settings, import the function app and return an aiohttp app serving its HTTP triggers.
 
@@ -82,6 +90,9 @@ def create_app(
         load_local_settings: False skips the settings file entirely (e.g. the caller did it).
         max_body_bytes: request bodies above this get 413, refused before they are read. Default:
             the ``FUNCTIONS_REQUEST_BODY_SIZE_LIMIT`` setting, else 100 MB, as in the Functions host.
+        max_concurrent_requests: invocations allowed at once (one process is one instance, like
+            Flex's ``perInstanceConcurrency``); excess requests wait. None: no limit. The default
+            reads ``extensions.http.maxConcurrentRequests`` from host.json or the app setting.
 
     Raises:
         SettingsError, HostConfigError, DiscoveryError, RouteTemplateError: the app cannot be
@@ -95,6 +106,8 @@ def create_app(
         settings = load_settings(path)
         apply_settings(settings.values, os.environ)
     route_prefix = read_route_prefix(directory, os.environ)
+    if max_concurrent_requests == FROM_HOST_CONFIG:
+        max_concurrent_requests = read_max_concurrent_requests(directory, os.environ)
     body_limit = max_body_bytes if max_body_bytes is not None else max_body_bytes_from(os.environ)
     register = find_function_register(import_app_module(directory, module))
     http_functions, others = discover_functions(register)
@@ -104,11 +117,13 @@ def create_app(
         routes=RouteTable.build(http_functions, route_prefix),
         other_functions=tuple(others),
         settings=settings,
+        max_concurrent_requests=max_concurrent_requests,
     )
     # client_max_size bounds bodies streamed without Content-Length; the middleware refuses the rest.
     app = web.Application(client_max_size=body_limit, middlewares=[_access_log, refuse_oversized_bodies])
     app[HOST_INFO] = info
     app[MAX_BODY_BYTES_KEY] = body_limit
+    app[LIMITER] = InvocationLimiter(max_concurrent_requests)
     app.cleanup_ctx.append(_executor_context)
     app.router.add_route("*", "/{path:.*}", _dispatch, expect_handler=continue_unless_oversized)
     return app
@@ -154,13 +169,15 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     started = time.perf_counter()
     logger.debug("Executing 'Functions.%s' (Id=%s)", function.name, invocation_id)
     try:
-        result = await invoke(
-            function,
-            build_request(request, body, match.route_params),
-            invocation_id=invocation_id,
-            function_directory=str(info.app_dir),
-            executor=request.app[EXECUTOR],
-        )
+        async with request.app[LIMITER].slot():
+            started = time.perf_counter()  # Duration excludes the wait for a slot, as on the host
+            result = await invoke(
+                function,
+                build_request(request, body, match.route_params),
+                invocation_id=invocation_id,
+                function_directory=str(info.app_dir),
+                executor=request.app[EXECUTOR],
+            )
         response = build_response(result)
     except Exception:  # noqa: BLE001 - the one broad catch: a user function failed
         elapsed = _ms_since(started)

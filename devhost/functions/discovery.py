@@ -21,16 +21,24 @@ from typing import Any
 
 import azure.functions as func
 
+from .errors import DiscoveryError
+from .validation import validate_functions
+
+__all__ = [
+    "DiscoveryError",
+    "HttpFunction",
+    "OtherFunction",
+    "discover_functions",
+    "find_function_register",
+    "import_app_module",
+]
+
 logger = logging.getLogger(__name__)
 
 HTTP_TRIGGER = "httpTrigger"
 HTTP_OUTPUT = "http"
 RETURN_BINDING = "$return"
 CONTEXT_PARAMETER = "context"
-
-
-class DiscoveryError(RuntimeError):
-    """The app module has no usable function app."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,24 +80,39 @@ def import_app_module(app_dir: Path, module: str = "function_app") -> ModuleType
 
 
 def find_function_register(module: ModuleType) -> func.FunctionRegister:
-    """Return the module's one function app instance, found by type.
+    """Return the module's one function app instance, found by type, as the Python worker does.
 
     Raises:
-        DiscoveryError: none, or more than one distinct instance (the Python worker refuses both).
+        DiscoveryError: none, or more than one module-level name holding one (the worker refuses
+            both, even two names for the same instance); the worker's wording.
     """
-    found = {id(value): value for value in vars(module).values() if isinstance(value, func.FunctionRegister)}
-    if not found:
-        raise DiscoveryError(f"module {module.__name__!r} defines no func.FunctionApp instance")
-    if len(found) > 1:
-        raise DiscoveryError(f"module {module.__name__!r} defines more than one function app instance")
-    return next(iter(found.values()))
+    found: func.FunctionRegister | None = None
+    for name in dir(module):
+        value = getattr(module, name, None)
+        if not isinstance(value, func.FunctionRegister):
+            continue
+        if found is not None:
+            kind = found.__class__.__name__
+            raise DiscoveryError(
+                f"More than one {kind} or other top level function app instances are defined."
+            )
+        found = value
+    if found is None:
+        raise DiscoveryError(f"Could not find top level function app instances in {module.__name__}.py.")
+    return found
 
 
 def discover_functions(register: func.FunctionRegister) -> tuple[list[HttpFunction], list[OtherFunction]]:
-    """Call ``get_functions()`` once and describe each function."""
+    """Call ``get_functions()`` once, refuse the app as the worker would, and describe each function.
+
+    Raises:
+        FunctionLoadError: a function fails the worker's index-time checks (``validation``).
+    """
     http_functions: list[HttpFunction] = []
     others: list[OtherFunction] = []
-    for function in register.get_functions():
+    functions = register.get_functions()
+    validate_functions(functions)
+    for function in functions:
         name = function.get_function_name() or function.get_user_function().__name__
         trigger = function.get_trigger()
         if not function.is_http_function() or trigger is None:

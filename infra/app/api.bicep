@@ -31,23 +31,29 @@ param deploymentContainerName string
 @description('Application Insights component name (same resource group).')
 param applicationInsightsName string
 
-@description('Python version of the Flex runtime.')
+@description('Python version of the Flex runtime. 3.13 runs azure-functions 2.x and the pinned azure-functions-runtime worker (requirements.txt selects both by marker).')
 @allowed([
   '3.11'
   '3.12'
+  '3.13'
 ])
-param pythonVersion string = '3.11'
+param pythonVersion string = '3.13'
 
 @description('Flex Consumption scale-out limit.')
 param maximumInstanceCount int = 100
 
-@description('Memory per instance (MB).')
+@description('Memory per instance (MB). 2048 MB is the size bench/instance.py models (one core per instance); see docs/performance.md.')
 @allowed([
   512
   2048
   4096
 ])
 param instanceMemoryMB int = 2048
+
+@description('HTTP invocations one instance runs at once (Flex default for Python: 1). The handlers are async and mostly wait for the Web PubSub REST call; 16 is where bench/instance.py shows one instance saturated (docs/performance.md).')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 16
 
 @description('Web PubSub host name, e.g. wps-abc.webpubsub.azure.com.')
 param webPubSubHostName string
@@ -119,6 +125,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'python'

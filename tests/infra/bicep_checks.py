@@ -94,6 +94,10 @@ REQUIRED_APP_SETTINGS = (
     "ChatAllowQueryUserName",
     "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
 )
+# Python versions Flex Consumption runs (Learn, checked 2026-11-27; 3.10 reached end of support
+# in October 2026) and the instance size bench/instance.py models.
+FLEX_PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
+BENCHMARKED_MEMORY_MB = 2048
 # Deprecated or forbidden on Flex Consumption, or secrets in plain text.
 FORBIDDEN_APP_SETTINGS = (
     "FUNCTIONS_WORKER_RUNTIME",
@@ -716,8 +720,10 @@ def check_function_app(root: Path) -> list[str]:
         versions = set(allowed) | {params[version].get("default")}
     else:
         versions = {version}
-    if not versions <= {"3.11", "3.12"}:
-        problems.append(f"{rel}: Python version(s) {sorted(map(str, versions))} not in 3.11/3.12")
+    if not versions <= set(FLEX_PYTHON_VERSIONS):
+        problems.append(
+            f"{rel}: Python version(s) {sorted(map(str, versions))} not in {'/'.join(FLEX_PYTHON_VERSIONS)}"
+        )
     if not props.get("keyVaultReferenceIdentity"):
         problems.append(
             f"{rel}: keyVaultReferenceIdentity is not set (Key Vault references would use no identity)"
@@ -737,6 +743,83 @@ def check_function_app(root: Path) -> list[str]:
         problems.append("WebPubSubAccessKeys must be a @Microsoft.KeyVault(SecretUri=...) reference")
     if settings.get("WebPubSubConnectionString__credential") not in (None, "managedidentity"):
         problems.append("WebPubSubConnectionString__credential must be 'managedidentity'")
+    return problems
+
+
+def _param_value(tree: dict[str, Any], value: Any) -> Any:
+    """A literal, or the default of the param it names."""
+    params = tree.get("parameters", {})
+    return params[value].get("default") if isinstance(value, str) and value in params else value
+
+
+def _allowed(tree: dict[str, Any], name: str) -> list[Any]:
+    decorators = tree.get("parameters", {}).get(name, {}).get("decorators", [])
+    return next((d["argument"] for d in decorators if d["type"] == "allowed"), [])
+
+
+def check_scale_and_python(root: Path) -> list[str]:
+    """Per-instance HTTP concurrency and memory as benchmarked; the newest Python, with matching requirements.
+
+    * ``scaleAndConcurrency.triggers.http.perInstanceConcurrency`` is set above Flex's Python
+      default of 1, and ``instanceMemoryMB`` defaults to the size bench/instance.py models;
+      docs/performance.md and docs/deploy.md state both values;
+    * ``pythonVersion`` defaults to the newest version it allows, and for every allowed version
+      requirements.txt selects exactly one azure-functions line of the right major version
+      (1.x below 3.13, 2.x from 3.13, where the worker is also pinned).
+    """
+    from packaging.requirements import Requirement
+
+    sites = list(_resources_of_type(root, "Microsoft.Web/sites"))
+    if len(sites) != 1:
+        return [f"expected one Microsoft.Web/sites resource, found {len(sites)}"]
+    path, _, site, tree = sites[0]
+    rel = path.relative_to(root)
+    problems = []
+    config = (site.get("properties") or {}).get("functionAppConfig") or {}
+    scale = config.get("scaleAndConcurrency") or {}
+    http = ((scale.get("triggers") or {}).get("http")) or {}
+    concurrency = _param_value(tree, http.get("perInstanceConcurrency"))
+    memory = _param_value(tree, scale.get("instanceMemoryMB"))
+    if not isinstance(concurrency, int) or concurrency < 2:
+        problems.append(
+            f"{rel}: scaleAndConcurrency.triggers.http.perInstanceConcurrency is {concurrency!r};"
+            " Python's default of 1 holds a whole instance per awaited REST call"
+        )
+    if memory != BENCHMARKED_MEMORY_MB:
+        problems.append(
+            f"{rel}: instanceMemoryMB {memory!r} is not the {BENCHMARKED_MEMORY_MB} MB benchmarked"
+        )
+    for doc in ("docs/performance.md", "docs/deploy.md"):
+        text = (root / doc).read_text(encoding="utf-8") if (root / doc).is_file() else ""
+        if f"perInstanceConcurrency` = {concurrency}" not in text:
+            problems.append(f"{doc} does not state `perInstanceConcurrency` = {concurrency}")
+        if f"{memory} MB" not in text and f"{memory:,} MB" not in text:
+            problems.append(f"{doc} does not state the instance memory ({memory} MB)")
+    runtime = config.get("runtime") or {}
+    version_param = runtime.get("version")
+    allowed = [str(v) for v in _allowed(tree, version_param)] or [str(_param_value(tree, version_param))]
+    default = str(_param_value(tree, version_param))
+    newest = max(allowed, key=lambda v: tuple(int(x) for x in v.split(".")))
+    if default != newest:
+        problems.append(f"{rel}: pythonVersion defaults to {default}, not the newest allowed ({newest})")
+    requirements = [
+        Requirement(line.split("#", 1)[0].strip())
+        for line in (root / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        if line.split("#", 1)[0].strip() and not line.startswith("-")
+    ]
+    for version in allowed:
+        env = {"python_version": version, "python_full_version": f"{version}.0"}
+        active = [r for r in requirements if r.marker is None or r.marker.evaluate(env)]
+        library = [r for r in active if r.name == "azure-functions"]
+        major = "2" if tuple(int(x) for x in version.split(".")) >= (3, 13) else "1"
+        if len(library) != 1 or not any(library[0].specifier.contains(f"{major}.{n}") for n in range(40)):
+            problems.append(
+                f"requirements.txt: Python {version} needs exactly one azure-functions {major}.x line"
+            )
+        if major == "2" and not any(
+            r.name == "azure-functions-runtime" and "==" in str(r.specifier) for r in active
+        ):
+            problems.append(f"requirements.txt: Python {version} needs a pinned azure-functions-runtime")
     return problems
 
 

@@ -10,7 +10,7 @@ import pytest
 from . import bicep_checks
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_PATHS = ("infra", "scripts", "azure.yaml", "host.json", "function_app.py")
+PROJECT_PATHS = ("infra", "scripts", "azure.yaml", "host.json", "function_app.py", "requirements.txt", "docs")
 
 
 @pytest.fixture(scope="session")

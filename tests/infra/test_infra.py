@@ -78,6 +78,10 @@ def test_function_app_is_python_on_flex_with_identity_based_settings(root: Path)
     assert checks.check_function_app(root) == []
 
 
+def test_concurrency_memory_and_python_version_are_the_benchmarked_ones(root: Path) -> None:
+    assert checks.check_scale_and_python(root) == []
+
+
 def test_storage_app_insights_and_key_vault_are_keyless(root: Path) -> None:
     assert checks.check_security_settings(root) == []
 

@@ -307,9 +307,9 @@ def test_unlisted_type_or_api_version_is_caught(project_copy: Path, old: str, ne
     [
         ("name: 'python'", "name: 'node'", "expected 'python'"),
         (
-            "  '3.12'\n])\nparam pythonVersion",
-            "  '3.12'\n  '3.9'\n])\nparam pythonVersion",
-            "not in 3.11/3.12",
+            "  '3.13'\n])\nparam pythonVersion",
+            "  '3.13'\n  '3.9'\n])\nparam pythonVersion",
+            "not in 3.11/3.12/3.13",
         ),
         (
             "    AZURE_CLIENT_ID: identityClientId\n",
@@ -328,6 +328,55 @@ def test_unlisted_type_or_api_version_is_caught(project_copy: Path, old: str, ne
 def test_function_app_mistakes_are_caught(project_copy: Path, old: str, new: str, message: str) -> None:
     edit(app(project_copy, "api.bicep"), old, new)
     assert_caught(checks.check_function_app(project_copy), message)
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        (
+            "api.bicep",
+            "param httpPerInstanceConcurrency int = 16",
+            "param httpPerInstanceConcurrency int = 1",
+            "is 1",
+        ),
+        ("api.bicep", "perInstanceConcurrency: httpPerInstanceConcurrency", "", "is None"),
+        (
+            "api.bicep",
+            "param instanceMemoryMB int = 2048",
+            "param instanceMemoryMB int = 512",
+            "not the 2048 MB",
+        ),
+        (
+            "api.bicep",
+            "param pythonVersion string = '3.13'",
+            "param pythonVersion string = '3.11'",
+            "not the newest",
+        ),
+        (
+            "../../requirements.txt",
+            'azure-functions>=2,<3; python_version >= "3.13"\n',
+            "",
+            "azure-functions 2.x",
+        ),
+        (
+            "../../requirements.txt",
+            "azure-functions-runtime==1.3.0",
+            "azure-functions-runtime",
+            "pinned azure-functions-runtime",
+        ),
+        (
+            "../../docs/performance.md",
+            "perInstanceConcurrency` = 16",
+            "perInstanceConcurrency",
+            "docs/performance.md",
+        ),
+    ],
+)
+def test_scale_and_python_mistakes_are_caught(
+    project_copy: Path, file: str, old: str, new: str, message: str
+) -> None:
+    edit(app(project_copy, file), old, new)
+    assert_caught(checks.check_scale_and_python(project_copy), message)
 
 
 def test_shared_key_storage_is_caught(project_copy: Path) -> None:

@@ -64,7 +64,7 @@ def boom(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @app.route(route="nothing", methods=["GET"])
-def nothing(req: func.HttpRequest) -> None:
+def nothing(req: func.HttpRequest):  # type: ignore[no-untyped-def]  # "-> None" would not load at all
     return None
 
 
