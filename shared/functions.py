@@ -17,9 +17,12 @@ Each function turns the ``func.HttpRequest`` into a ``RawRequest``, lets the cor
 verify and decode it, runs the handler (sync handlers get a sync function, which the
 Functions worker runs in its thread pool; async handlers run on the event loop) and
 turns the result back into a ``func.HttpResponse``. Refusals are 4xx with a short
-reason; a handler exception is logged with ce-id, connection id and event name, and
-answered with a generic 500. Settings are read from ``os.environ`` on first use, not
-at import.
+reason; a handler exception, or any failure to build the reply, is logged with ce-id,
+connection id and event name, and answered with a generic 500.
+
+Settings are read from ``os.environ`` when the hub is created (the app loads), and
+configuration problems are logged then; the core itself (and PyJWT in Entra mode) is
+built on the first request.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ def to_http_response(raw: RawResponse) -> func.HttpResponse:
 def _log_field(headers: Mapping[str, str], name: str) -> str:
     """A header value fit for a log line: bounded and on one line (ids only, never secrets)."""
     value = headers.get(name.lower(), "-")[:128]
+    if not value.isascii():  # also undecodable bytes (lone surrogates), which a log sink may refuse
+        value = value.encode("ascii", "backslashreplace").decode("ascii")
     return value.replace("\r", " ").replace("\n", " ")
 
 
@@ -95,14 +100,18 @@ class WebPubSubHub:
         self._env = env
         self._protocol: UpstreamProtocol | None = None
         self._events: set[str] = set()
-        if settings is not None:
-            self.configure(settings)
+        self.configure(settings)
         self._register_validate()
 
     # -- configuration ------------------------------------------------------------------
 
-    def configure(self, settings: UpstreamSettings | None = None) -> UpstreamProtocol:
-        """(Re)load settings; ``None`` reads them from the environment again."""
+    def configure(self, settings: UpstreamSettings | None = None) -> UpstreamSettings:
+        """(Re)load settings and log what is wrong with them; ``None`` reads the environment.
+
+        Runs when the hub is created, so a missing key, the development override or an
+        unresolved Key Vault reference is in the log as the app starts, not only at the
+        first request. It only parses strings: nothing heavy is imported here.
+        """
         if settings is None:
             settings = load_settings(self._env if self._env is not None else os.environ)
         for problem in settings.problems:
@@ -121,12 +130,16 @@ class WebPubSubHub:
                     "refused with 401. Set WebPubSubConnectionString or WebPubSubAccessKeys.",
                     self.name,
                 )
-        self._protocol = UpstreamProtocol(self.name, settings)
-        return self._protocol
+        self._settings = settings
+        self._protocol = None
+        return settings
 
     @property
     def protocol(self) -> UpstreamProtocol:
-        return self._protocol if self._protocol is not None else self.configure()
+        """The core for this hub, built on first use from the settings read at creation."""
+        if self._protocol is None:
+            self._protocol = UpstreamProtocol(self.name, self._settings)
+        return self._protocol
 
     @property
     def events(self) -> frozenset[str]:
@@ -165,7 +178,8 @@ class WebPubSubHub:
 
             async def endpoint(req: func.HttpRequest) -> func.HttpResponse:
                 raw = to_raw_request(req)
-                event = self._receive(raw, event_name)
+                await self._fetch_keys_if_due(raw)
+                event = self._receive(raw, event_name, fetch_keys=False)
                 if isinstance(event, RawResponse):
                     return to_http_response(event)
                 try:
@@ -198,6 +212,9 @@ class WebPubSubHub:
             except WebPubSubError as error:
                 self._log_refusal(raw, error)
                 return to_http_response(UpstreamProtocol.error_response(error))
+            except Exception:  # noqa: BLE001 - never a bare 500
+                self._log_failure("Web PubSub validation request failed", raw)
+                return to_http_response(INTERNAL_ERROR)
 
         # GET too: the service falls back to GET when OPTIONS is not routed.
         self._add_function(routes.VALIDATE_EVENT, endpoint, ["OPTIONS", "GET"])
@@ -211,12 +228,21 @@ class WebPubSubHub:
 
     # -- request steps ------------------------------------------------------------------
 
-    def _receive(self, raw: RawRequest, event_name: str) -> Event | RawResponse:
+    async def _fetch_keys_if_due(self, raw: RawRequest) -> None:
+        """Entra mode: fetch due signing keys in a thread, so the event loop keeps serving."""
+        entra = self.protocol.entra
+        if entra is not None and entra.refresh_due(raw.headers.get("authorization")):
+            await entra.keys.refresh_async()
+
+    def _receive(self, raw: RawRequest, event_name: str, *, fetch_keys: bool = True) -> Event | RawResponse:
         try:
-            return self.protocol.receive(raw, expected_event=event_name)
+            return self.protocol.receive(raw, event_name, fetch_keys=fetch_keys)
         except WebPubSubError as error:
             self._log_refusal(raw, error)
             return UpstreamProtocol.error_response(error)
+        except Exception:  # noqa: BLE001 - a bug in the core must not escape as a bare 500
+            self._log_failure("Web PubSub request could not be decoded", raw)
+            return INTERNAL_ERROR
 
     def _respond(self, raw: RawRequest, event: Event, result: HandlerResult) -> func.HttpResponse:
         try:
@@ -229,15 +255,21 @@ class WebPubSubHub:
                 _log_field(raw.headers, CE_CONNECTION_ID),
                 _log_field(raw.headers, CE_EVENT_NAME),
             )
-            return to_http_response(INTERNAL_ERROR)
+        except Exception:  # noqa: BLE001 - e.g. a value that cannot be encoded: log, generic 500
+            self._log_failure("Web PubSub reply could not be built", raw)
+        return to_http_response(INTERNAL_ERROR)
 
-    def _handler_failed(self, raw: RawRequest) -> func.HttpResponse:
+    def _log_failure(self, what: str, raw: RawRequest) -> None:
         LOGGER.exception(
-            "Web PubSub handler raised ce-id=%s connection=%s event=%s",
+            "%s ce-id=%s connection=%s event=%s",
+            what,
             _log_field(raw.headers, CE_ID),
             _log_field(raw.headers, CE_CONNECTION_ID),
             _log_field(raw.headers, CE_EVENT_NAME),
         )
+
+    def _handler_failed(self, raw: RawRequest) -> func.HttpResponse:
+        self._log_failure("Web PubSub handler raised", raw)
         return to_http_response(INTERNAL_ERROR)
 
     def _log_refusal(self, raw: RawRequest, error: WebPubSubError) -> None:

@@ -142,25 +142,65 @@ def parse_cloud_event_headers(headers: Mapping[str, str]) -> CloudEventHeaders:
         consistent = event_type.rpartition(".")[2] == event_name
     if not consistent:
         raise InvalidHeader(CE_TYPE, "does not match ce-eventName")
+    event_id = get(_ID, "")
+    user_id = get(_USER_ID) or None
+    subprotocol = get(_SUBPROTOCOL) or None
+    physical_id = get(_PHYSICAL_ID) or None
+    session_id = get(_SESSION_ID) or None
+    origin = get(_ORIGIN)
+    # The values a handler sees must be real text. One ASCII test covers the usual case;
+    # a value with undecodable bytes (surrogate escapes, as aiohttp reads them) is a 400
+    # here instead of a failure when a reply built from it is encoded.
+    text = (
+        f"{connection_id}{event_name}{hub}{event_id}{user_id}{subprotocol}{physical_id}{session_id}{origin}"
+    )
+    if not text.isascii():
+        _check_text(headers)
     # positional: several times cheaper than keywords on this per-request path
     return CloudEventHeaders(
         event_type,
         event_name,
         hub,
         connection_id,
-        get(_ID, ""),  # event_id
+        event_id,
         get(_SOURCE, ""),  # source
         get(_TIME, ""),  # time
         get(_SPECVERSION, SPEC_VERSION),  # spec_version
         get(_AWPSVERSION, ""),  # awps_version
-        get(_USER_ID) or None,  # user_id
-        get(_SUBPROTOCOL) or None,  # subprotocol
+        user_id,
+        subprotocol,
         get(_STATE) or None,  # connection_state
         get(_SIGNATURE) or None,  # signature
-        get(_PHYSICAL_ID) or None,  # physical_connection_id
-        get(_SESSION_ID) or None,  # session_id
-        parse_origins(get(_ORIGIN)),  # origins
+        physical_id,
+        session_id,
+        parse_origins(origin),  # origins
     )
+
+
+# The headers whose values reach handlers as text (checked by ``_check_text``).
+_TEXT_HEADERS = (
+    *(CE_CONNECTION_ID, CE_EVENT_NAME, CE_HUB, CE_ID, CE_USER_ID, CE_SUBPROTOCOL),
+    *(CE_PHYSICAL_CONNECTION_ID, CE_SESSION_ID, WEBHOOK_REQUEST_ORIGIN),
+)
+
+
+def check_text(name: str, value: str) -> str:
+    """Return ``value`` if it encodes as UTF-8, else raise ``InvalidHeader`` (400).
+
+    HTTP servers that decode header bytes leniently (aiohttp uses ``surrogateescape``)
+    hand over lone surrogates for bytes that are not UTF-8; such a string cannot be
+    encoded again, so it must not reach a handler.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidHeader(name, "not valid UTF-8") from None
+    return value
+
+
+def _check_text(headers: Mapping[str, str]) -> None:
+    for name in _TEXT_HEADERS:
+        check_text(name, headers.get(name.lower()) or "")
 
 
 def build_cloud_event_headers(

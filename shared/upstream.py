@@ -5,10 +5,12 @@
     raw = core.respond(event, handler_result)             # RawResponse(status, headers, body)
 
 The core never runs user code, reads the environment, the clock or the network (the
-one exception is the Entra signing-key fetch, which ``entra.py`` caches). Checks run
+one exception is the Entra signing-key fetch, which ``entra.py`` bounds and caches; the
+async adapter awaits it before calling ``receive(..., fetch_keys=False)``). Checks run
 cheapest first, and authentication runs before any body is decoded:
 
-    size -> ce-* headers -> hub -> route/event match -> origin -> signature/token -> state -> body
+    size -> ce-* headers -> hub -> route (event kind and name) -> origin -> signature/token
+    -> state -> body
 
 Errors are ``WebPubSubError`` subclasses carrying their HTTP status (see ``errors.py``).
 """
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from . import headers as h
-from . import jsonwire
+from . import jsonwire, routes
 from .errors import (
     EventMismatch,
     HandlerError,
@@ -70,9 +72,6 @@ if TYPE_CHECKING:
     from .entra import EntraTokenValidator
 
 MAX_BODY_BYTES = 1024 * 1024  # the service's own message limit (1 MB)
-VALIDATE_EVENT = "validate"
-SYSTEM_EVENTS = ("connect", "connected", "disconnected")
-GROUP_EVENTS = ("joined", "left")
 METADATA_PREFIX = "x-webpubsub-metadata-"
 MQTT_PROPERTY_PREFIX = "mqtt-"
 _OPTIONAL_HEADER_PREFIXES = (METADATA_PREFIX, MQTT_PROPERTY_PREFIX)
@@ -109,6 +108,13 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+def _route_mismatch(ce: h.CloudEventHeaders, route_event: str) -> EventMismatch:
+    if ce.event_name == route_event and ce.event_type.startswith(h.TYPE_USER_PREFIX):
+        # The URL template .../{event} posts a client's custom event "connect" here too.
+        return EventMismatch(f"a user event cannot use the reserved name {route_event!r}")
+    return EventMismatch()
+
+
 class UpstreamProtocol:
     """Validates and decodes the upstream requests of one hub."""
 
@@ -117,11 +123,12 @@ class UpstreamProtocol:
         self._hub_lower = hub.lower()
         self.settings = settings
         self._verifier = SignatureVerifier(settings.access_keys)
-        self._entra: EntraTokenValidator | None = None
+        self.entra: EntraTokenValidator | None = None
         if settings.entra is not None:
             from .entra import EntraTokenValidator  # lazy: PyJWT only when configured
 
-            self._entra = EntraTokenValidator(settings.entra)
+            self.entra = EntraTokenValidator(settings.entra)
+        self._route_types: dict[str, str] = {}  # route event name -> the ce-type it serves
         # With the dev override and nothing to compare with, accept any origin.
         self._origins = settings.allowed_origins or (
             frozenset({"*"}) if settings.allow_unauthenticated else frozenset()
@@ -145,12 +152,17 @@ class UpstreamProtocol:
 
     # -- events -------------------------------------------------------------------------
 
-    def receive(self, request: RawRequest, expected_event: str | None = None) -> Event:
+    def receive(
+        self, request: RawRequest, expected_event: str | None = None, *, fetch_keys: bool = True
+    ) -> Event:
         """Verify and decode one event ``POST``.
 
         Args:
             request: lower-cased headers and the raw body.
-            expected_event: the event name this endpoint serves (``None``: any).
+            expected_event: the event name this endpoint serves (``None``: any). The
+                event's kind must match too: a *user* event named ``connect`` is refused
+                on the ``connect`` route (see ``routes.event_type``).
+            fetch_keys: in Entra mode, fetch due signing keys here (blocking, bounded).
 
         Raises:
             WebPubSubError: a subclass whose ``status`` is the 4xx to answer.
@@ -162,9 +174,9 @@ class UpstreamProtocol:
         ce = h.parse_cloud_event_headers(request.headers)
         if ce.hub != self.hub and ce.hub.lower() != self._hub_lower:
             raise UnknownHub()
-        if expected_event is not None and ce.event_name != expected_event:
-            raise EventMismatch()
-        origin = self._authenticate(ce, request.headers)
+        if expected_event is not None and ce.event_type != self._route_type(expected_event):
+            raise _route_mismatch(ce, expected_event)
+        origin = self._authenticate(ce, request.headers, fetch_keys)
         # A plain dict, validated once together with the body into the event model.
         context = {
             "hub": ce.hub,
@@ -184,7 +196,15 @@ class UpstreamProtocol:
         except ValidationError as exc:
             raise InvalidBody(f"invalid {ce.event_name} body") from exc
 
-    def _authenticate(self, ce: h.CloudEventHeaders, headers: Mapping[str, str]) -> str | None:
+    def _route_type(self, event_name: str) -> str:
+        route_type = self._route_types.get(event_name)
+        if route_type is None:
+            route_type = self._route_types[event_name] = routes.event_type(event_name)
+        return route_type
+
+    def _authenticate(
+        self, ce: h.CloudEventHeaders, headers: Mapping[str, str], fetch_keys: bool
+    ) -> str | None:
         """Origin, then every configured mechanism must pass; nothing configured fails closed."""
         if not self.settings.has_upstream_auth:
             if self.settings.allow_unauthenticated:  # explicit, logged development override
@@ -193,8 +213,8 @@ class UpstreamProtocol:
         origin = check_origin(ce.origins, self._origins)
         if self._verifier.has_keys:
             self._verifier.verify(ce.signature, ce.connection_id)
-        if self._entra is not None:
-            self._entra.verify(headers.get(h.AUTHORIZATION.lower()))
+        if self.entra is not None:
+            self.entra.verify(headers.get(h.AUTHORIZATION.lower()), may_fetch=fetch_keys)
         return origin
 
     def _decode_body(self, ce: h.CloudEventHeaders, context: dict[str, Any], request: RawRequest) -> Event:
@@ -252,6 +272,7 @@ class UpstreamProtocol:
         for name, value in headers.items():  # one pass for both optional header families
             if not name.startswith(_OPTIONAL_HEADER_PREFIXES):  # the usual case: one C call
                 continue
+            h.check_text(name, value)
             if name.startswith(METADATA_PREFIX):
                 metadata[name[len(METADATA_PREFIX) :]] = value
             else:
