@@ -105,9 +105,9 @@ def parse_jwks(document: bytes) -> dict[str, Any]:
 class SigningKeys:
     """The tenant's signing keys, fetched on demand with the bounds in the module docstring."""
 
-    def __init__(self, uri: str, *, timeout: float = FETCH_TIMEOUT_SECONDS) -> None:
+    def __init__(self, uri: str, *, timeout: float | None = None) -> None:
         self.uri = check_jwks_uri(uri)
-        self.timeout = timeout
+        self.timeout = FETCH_TIMEOUT_SECONDS if timeout is None else timeout
         self.fetches = 0  # attempts started (observability and tests)
         self._keys: dict[str, Any] = {}
         self._fetched_at: float | None = None  # last successful fetch (monotonic)
