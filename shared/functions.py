@@ -61,7 +61,7 @@ def to_raw_request(req: func.HttpRequest) -> RawRequest:
 
 
 def to_http_response(raw: RawResponse) -> func.HttpResponse:
-    return func.HttpResponse(body=raw.body, status_code=raw.status, headers=raw.headers or None)
+    return func.HttpResponse(body=raw.body or None, status_code=raw.status, headers=raw.headers or None)
 
 
 def _log_field(headers: Mapping[str, str], name: str) -> str:

@@ -74,7 +74,6 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 1024 * 1024  # the service's own message limit (1 MB)
 METADATA_PREFIX = "x-webpubsub-metadata-"
 MQTT_PROPERTY_PREFIX = "mqtt-"
-_OPTIONAL_HEADER_PREFIXES = (METADATA_PREFIX, MQTT_PROPERTY_PREFIX)
 
 HandlerResult = (
     ConnectResponse
@@ -106,6 +105,18 @@ def _json_object(body: bytes) -> dict[str, Any]:
 def media_type(content_type: str | None) -> str:
     """``application/json; charset=utf-8`` -> ``application/json``."""
     return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _optional_headers(headers: Mapping[str, str]) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """``x-webpubsub-metadata-<key>`` -> metadata; ``mqtt-<name>`` -> MQTT user properties."""
+    metadata: dict[str, str] = {}
+    properties: list[dict[str, str]] = []
+    for name, value in headers.items():
+        if name.startswith(METADATA_PREFIX):
+            metadata[name[len(METADATA_PREFIX) :]] = h.check_text(name, value)
+        elif name.startswith(MQTT_PROPERTY_PREFIX):
+            properties.append({"name": name[len(MQTT_PROPERTY_PREFIX) :], "value": h.check_text(name, value)})
+    return metadata, properties
 
 
 def _route_mismatch(ce: h.CloudEventHeaders, route_event: str) -> EventMismatch:
@@ -219,13 +230,15 @@ class UpstreamProtocol:
 
     def _decode_body(self, ce: h.CloudEventHeaders, context: dict[str, Any], request: RawRequest) -> Event:
         event_type = ce.event_type
-        content_type = media_type(request.headers.get(_CONTENT_TYPE))
+        content_type = request.headers.get(_CONTENT_TYPE)
+        if content_type not in DATA_TYPES:  # the service sends bare media types: skip the parse
+            content_type = media_type(content_type)
         if event_type.startswith(h.TYPE_USER_PREFIX):
             return self._user_event(ce, context, request.headers, content_type, request.body)
         if content_type and content_type != "application/json":
             raise UnsupportedMediaType()
         if event_type == "azure.webpubsub.sys.connected":
-            return ConnectedEvent.model_validate({"context": context})  # its body is always {}
+            return ConnectedEvent.from_fields({"context": context})  # its body is always {}
         fields = _json_object(request.body)
         fields["context"] = context
         if event_type == "azure.webpubsub.sys.connect":
@@ -234,12 +247,12 @@ class UpstreamProtocol:
             return ConnectEvent.from_fields(fields)
         if event_type == "azure.webpubsub.sys.disconnected":
             if fields.get("mqtt") is not None:
-                return MqttDisconnectedEvent.model_validate(fields)
-            return DisconnectedEvent.model_validate(fields)
+                return MqttDisconnectedEvent.from_fields(fields)
+            return DisconnectedEvent.from_fields(fields)
         if event_type == "azure.webpubsub.gp.joined":
-            return GroupJoinedEvent.model_validate(fields)
+            return GroupJoinedEvent.from_fields(fields)
         if event_type == "azure.webpubsub.gp.left":
-            return GroupLeftEvent.model_validate(fields)
+            return GroupLeftEvent.from_fields(fields)
         raise InvalidHeader(h.CE_TYPE, "unknown event type")
 
     def _user_event(
@@ -267,22 +280,19 @@ class UpstreamProtocol:
         else:
             data = body
         fields: dict[str, Any] = {"context": context, "data": data, "data_type": data_type}
-        metadata: dict[str, str] = {}
-        properties: list[dict[str, str]] = []
-        for name, value in headers.items():  # one pass for both optional header families
-            if not name.startswith(_OPTIONAL_HEADER_PREFIXES):  # the usual case: one C call
-                continue
-            h.check_text(name, value)
-            if name.startswith(METADATA_PREFIX):
-                metadata[name[len(METADATA_PREFIX) :]] = value
-            else:
-                properties.append({"name": name[len(MQTT_PROPERTY_PREFIX) :], "value": value})
-        if metadata:
-            fields["metadata"] = metadata
+        # Metadata and MQTT property headers are rare: one search over the joined names
+        # (a C call) decides whether the per-header loop is needed at all.
+        names = "\n".join(headers)
+        if METADATA_PREFIX in names or MQTT_PROPERTY_PREFIX in names:
+            metadata, properties = _optional_headers(headers)
+            if metadata:
+                fields["metadata"] = metadata
+        else:
+            properties = []
         if ce.is_mqtt:
             fields["user_properties"] = properties
-            return MqttUserEvent.model_validate(fields)
-        return UserEvent.model_validate(fields)
+            return MqttUserEvent.from_fields(fields)
+        return UserEvent.from_fields(fields)
 
     # -- replies ------------------------------------------------------------------------
 

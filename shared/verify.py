@@ -67,15 +67,15 @@ class SignatureVerifier:
         entries = signature.split(",")
         if len(entries) > MAX_SIGNATURE_ENTRIES:
             raise InvalidSignature()
-        # compare_digest takes ASCII text only; anything else cannot be a hex digest
-        candidates = [c for c in (entry.strip().lower() for entry in entries) if c.isascii()]
         data = connection_id.encode()
         for prepared in self._prepared:
             mac = prepared.copy()
             mac.update(data)
             wanted = SIGNATURE_PREFIX + mac.hexdigest()
-            for candidate in candidates:
-                if hmac.compare_digest(candidate, wanted):
+            for entry in entries:
+                candidate = entry.strip().lower()
+                # compare_digest takes ASCII text only; anything else cannot be a hex digest
+                if candidate.isascii() and hmac.compare_digest(candidate, wanted):
                     return
         raise InvalidSignature()
 
