@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import SchemaValidator
 
 
 class DataType(StrEnum):
@@ -48,7 +49,10 @@ class _Frozen(BaseModel):
         Raises:
             ValidationError: the fields do not describe this model.
         """
-        return cls.__pydantic_validator__.validate_python(fields)  # type: ignore[no-any-return]
+        validator = cls.__pydantic_validator__
+        if isinstance(validator, SchemaValidator):
+            return validator.validate_python(fields)  # type: ignore[no-any-return]
+        return cls.model_validate(fields)  # first use builds the validator (defer_build)
 
 
 class ConnectionContext(_Frozen):

@@ -179,7 +179,7 @@ class WebPubSubHub:
             async def endpoint(req: func.HttpRequest) -> func.HttpResponse:
                 raw = to_raw_request(req)
                 await self._fetch_keys_if_due(raw)
-                event = self._receive(raw, event_name, fetch_keys=False)
+                event = self._receive(raw, event_name, False)  # keys are fetched above, off the loop
                 if isinstance(event, RawResponse):
                     return to_http_response(event)
                 try:
@@ -192,7 +192,7 @@ class WebPubSubHub:
 
             def endpoint(req: func.HttpRequest) -> func.HttpResponse:  # type: ignore[misc]
                 raw = to_raw_request(req)
-                event = self._receive(raw, event_name)
+                event = self._receive(raw, event_name, True)
                 if isinstance(event, RawResponse):
                     return to_http_response(event)
                 try:
@@ -234,9 +234,9 @@ class WebPubSubHub:
         if entra is not None and entra.refresh_due(raw.headers.get("authorization")):
             await entra.keys.refresh_async()
 
-    def _receive(self, raw: RawRequest, event_name: str, *, fetch_keys: bool = True) -> Event | RawResponse:
+    def _receive(self, raw: RawRequest, event_name: str, fetch_keys: bool) -> Event | RawResponse:
         try:
-            return self.protocol.receive(raw, event_name, fetch_keys=fetch_keys)
+            return (self._protocol or self.protocol).receive(raw, event_name, fetch_keys=fetch_keys)
         except WebPubSubError as error:
             self._log_refusal(raw, error)
             return UpstreamProtocol.error_response(error)
@@ -246,7 +246,7 @@ class WebPubSubHub:
 
     def _respond(self, raw: RawRequest, event: Event, result: HandlerResult) -> func.HttpResponse:
         try:
-            return to_http_response(self.protocol.respond(event, result))
+            return to_http_response((self._protocol or self.protocol).respond(event, result))
         except HandlerError as error:
             LOGGER.error(
                 "Web PubSub handler returned an invalid result (%s) ce-id=%s connection=%s event=%s",

@@ -119,6 +119,70 @@ def _optional_headers(headers: Mapping[str, str]) -> tuple[dict[str, str], list[
     return metadata, properties
 
 
+def _system_event(ce: h.CloudEventHeaders, context: dict[str, Any], content_type: str, body: bytes) -> Event:
+    """connect, connected, disconnected and group events: a JSON object body (or none)."""
+    if content_type and content_type != "application/json":
+        raise UnsupportedMediaType()
+    event_type = ce.event_type
+    if event_type == "azure.webpubsub.sys.connected":
+        return ConnectedEvent.from_fields({"context": context})  # its body is always {}
+    fields = _json_object(body)
+    fields["context"] = context
+    if event_type == "azure.webpubsub.sys.connect":
+        if "mqtt" in fields or ce.is_mqtt:
+            return MqttConnectEvent.from_fields(fields)
+        return ConnectEvent.from_fields(fields)
+    if event_type == "azure.webpubsub.sys.disconnected":
+        if fields.get("mqtt") is not None:
+            return MqttDisconnectedEvent.from_fields(fields)
+        return DisconnectedEvent.from_fields(fields)
+    if event_type == "azure.webpubsub.gp.joined":
+        return GroupJoinedEvent.from_fields(fields)
+    if event_type == "azure.webpubsub.gp.left":
+        return GroupLeftEvent.from_fields(fields)
+    raise InvalidHeader(h.CE_TYPE, "unknown event type")
+
+
+def _user_event(
+    ce: h.CloudEventHeaders,
+    context: dict[str, Any],
+    headers: Mapping[str, str],
+    content_type: str,
+    body: bytes,
+) -> UserEvent:
+    """A user event: the body typed by its content type, plus metadata / MQTT properties."""
+    data_type = DATA_TYPES.get(content_type)
+    if data_type is None:
+        raise UnsupportedMediaType()
+    data: Any
+    if data_type is DataType.TEXT:
+        try:
+            data = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidBody("text body is not UTF-8") from exc
+    elif data_type is DataType.JSON:
+        try:
+            data = jsonwire.parse(body)
+        except ValueError as exc:  # bad JSON, bad UTF-8, nested too deep
+            raise InvalidBody("body is not valid JSON") from exc
+    else:
+        data = body
+    fields: dict[str, Any] = {"context": context, "data": data, "data_type": data_type}
+    # Metadata and MQTT property headers are rare: one search over the joined names
+    # (a C call) decides whether the per-header loop is needed at all.
+    names = "\n".join(headers)
+    if METADATA_PREFIX in names or MQTT_PROPERTY_PREFIX in names:
+        metadata, properties = _optional_headers(headers)
+        if metadata:
+            fields["metadata"] = metadata
+    else:
+        properties = []
+    if ce.is_mqtt:
+        fields["user_properties"] = properties
+        return MqttUserEvent.from_fields(fields)
+    return UserEvent.from_fields(fields)
+
+
 def _route_mismatch(ce: h.CloudEventHeaders, route_event: str) -> EventMismatch:
     if ce.event_name == route_event and ce.event_type.startswith(h.TYPE_USER_PREFIX):
         # The URL template .../{event} posts a client's custom event "connect" here too.
@@ -133,7 +197,9 @@ class UpstreamProtocol:
         self.hub = hub
         self._hub_lower = hub.lower()
         self.settings = settings
-        self._verifier = SignatureVerifier(settings.access_keys)
+        # Computed once: every request asks these.
+        self._verifier = SignatureVerifier(settings.access_keys) if settings.access_keys else None
+        self._no_auth_configured = not settings.has_upstream_auth
         self.entra: EntraTokenValidator | None = None
         if settings.entra is not None:
             from .entra import EntraTokenValidator  # lazy: PyJWT only when configured
@@ -178,16 +244,18 @@ class UpstreamProtocol:
         Raises:
             WebPubSubError: a subclass whose ``status`` is the 4xx to answer.
         """
-        if request.method != "POST" and request.method.upper() != "POST":
+        method, headers, body = request
+        if method != "POST" and method.upper() != "POST":
             raise MethodNotAllowed()
-        if len(request.body) > MAX_BODY_BYTES:
+        if len(body) > MAX_BODY_BYTES:
             raise PayloadTooLarge()
-        ce = h.parse_cloud_event_headers(request.headers)
+        ce = h.parse_cloud_event_headers(headers)
         if ce.hub != self.hub and ce.hub.lower() != self._hub_lower:
             raise UnknownHub()
         if expected_event is not None and ce.event_type != self._route_type(expected_event):
             raise _route_mismatch(ce, expected_event)
-        origin = self._authenticate(ce, request.headers, fetch_keys)
+        origin = self._authenticate(ce, headers, fetch_keys)
+        state = ce.connection_state
         # A plain dict, validated once together with the body into the event model.
         context = {
             "hub": ce.hub,
@@ -197,13 +265,18 @@ class UpstreamProtocol:
             "event_id": ce.event_id,
             "user_id": ce.user_id,
             "subprotocol": ce.subprotocol,
-            "state": decode_state(ce.connection_state),
+            "state": decode_state(state) if state else {},
             "origin": origin,
             "physical_connection_id": ce.physical_connection_id,
             "session_id": ce.session_id,
         }
+        content_type = headers.get(_CONTENT_TYPE)
+        if content_type not in DATA_TYPES:  # the service sends bare media types: skip the parse
+            content_type = media_type(content_type)
         try:
-            return self._decode_body(ce, context, request)
+            if ce.event_type.startswith(h.TYPE_USER_PREFIX):
+                return _user_event(ce, context, headers, content_type, body)
+            return _system_event(ce, context, content_type, body)
         except ValidationError as exc:
             raise InvalidBody(f"invalid {ce.event_name} body") from exc
 
@@ -217,82 +290,16 @@ class UpstreamProtocol:
         self, ce: h.CloudEventHeaders, headers: Mapping[str, str], fetch_keys: bool
     ) -> str | None:
         """Origin, then every configured mechanism must pass; nothing configured fails closed."""
-        if not self.settings.has_upstream_auth:
+        if self._no_auth_configured:
             if self.settings.allow_unauthenticated:  # explicit, logged development override
                 return ce.origins[0] if ce.origins else None
             raise NoKeyConfigured()
         origin = check_origin(ce.origins, self._origins)
-        if self._verifier.has_keys:
+        if self._verifier is not None:
             self._verifier.verify(ce.signature, ce.connection_id)
         if self.entra is not None:
             self.entra.verify(headers.get(h.AUTHORIZATION.lower()), may_fetch=fetch_keys)
         return origin
-
-    def _decode_body(self, ce: h.CloudEventHeaders, context: dict[str, Any], request: RawRequest) -> Event:
-        event_type = ce.event_type
-        content_type = request.headers.get(_CONTENT_TYPE)
-        if content_type not in DATA_TYPES:  # the service sends bare media types: skip the parse
-            content_type = media_type(content_type)
-        if event_type.startswith(h.TYPE_USER_PREFIX):
-            return self._user_event(ce, context, request.headers, content_type, request.body)
-        if content_type and content_type != "application/json":
-            raise UnsupportedMediaType()
-        if event_type == "azure.webpubsub.sys.connected":
-            return ConnectedEvent.from_fields({"context": context})  # its body is always {}
-        fields = _json_object(request.body)
-        fields["context"] = context
-        if event_type == "azure.webpubsub.sys.connect":
-            if "mqtt" in fields or ce.is_mqtt:
-                return MqttConnectEvent.from_fields(fields)
-            return ConnectEvent.from_fields(fields)
-        if event_type == "azure.webpubsub.sys.disconnected":
-            if fields.get("mqtt") is not None:
-                return MqttDisconnectedEvent.from_fields(fields)
-            return DisconnectedEvent.from_fields(fields)
-        if event_type == "azure.webpubsub.gp.joined":
-            return GroupJoinedEvent.from_fields(fields)
-        if event_type == "azure.webpubsub.gp.left":
-            return GroupLeftEvent.from_fields(fields)
-        raise InvalidHeader(h.CE_TYPE, "unknown event type")
-
-    def _user_event(
-        self,
-        ce: h.CloudEventHeaders,
-        context: dict[str, Any],
-        headers: Mapping[str, str],
-        content_type: str,
-        body: bytes,
-    ) -> UserEvent:
-        data_type = DATA_TYPES.get(content_type)
-        if data_type is None:
-            raise UnsupportedMediaType()
-        data: Any
-        if data_type is DataType.TEXT:
-            try:
-                data = body.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise InvalidBody("text body is not UTF-8") from exc
-        elif data_type is DataType.JSON:
-            try:
-                data = jsonwire.parse(body)
-            except ValueError as exc:  # bad JSON, bad UTF-8, nested too deep
-                raise InvalidBody("body is not valid JSON") from exc
-        else:
-            data = body
-        fields: dict[str, Any] = {"context": context, "data": data, "data_type": data_type}
-        # Metadata and MQTT property headers are rare: one search over the joined names
-        # (a C call) decides whether the per-header loop is needed at all.
-        names = "\n".join(headers)
-        if METADATA_PREFIX in names or MQTT_PROPERTY_PREFIX in names:
-            metadata, properties = _optional_headers(headers)
-            if metadata:
-                fields["metadata"] = metadata
-        else:
-            properties = []
-        if ce.is_mqtt:
-            fields["user_properties"] = properties
-            return MqttUserEvent.from_fields(fields)
-        return UserEvent.from_fields(fields)
 
     # -- replies ------------------------------------------------------------------------
 
