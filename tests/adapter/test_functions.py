@@ -258,3 +258,23 @@ def test_duplicate_and_reserved_event_names_are_rejected_at_registration() -> No
     for bad in ("connect", "validate", "a/b", ""):
         with pytest.raises(ValueError):
             hub.on_event(bad)
+
+
+@pytest.mark.parametrize(
+    ("function", "request_", "content_type"),
+    [
+        ("chat_connect", http_request("connect", connect_body()), "application/json"),
+        ("chat_message", http_request("message", b"hi", content_type="text/plain"), "text/plain"),
+        ("chat_connect", http_request("connect", connect_body(), keys=()), "text/plain; charset=utf-8"),
+    ],
+    ids=["json-reply", "text-reply", "refusal"],
+)
+def test_reply_content_type_reaches_the_wire_as_the_core_chose_it(
+    invoke: Invoke, function: str, request_: func.HttpRequest, content_type: str
+) -> None:
+    """What the Python worker sends: azure.functions' own response encoder, unchanged."""
+    from azure.functions.http import HttpResponseConverter
+
+    datum = HttpResponseConverter.encode(invoke(function, request_), expected_type=None)
+    headers = {name.lower(): value.value for name, value in datum.value["headers"].items()}
+    assert headers["content-type"] == content_type
