@@ -34,12 +34,11 @@ import time
 import urllib.request
 from concurrent.futures import Future
 from typing import Any
-from urllib.parse import urlsplit
 
 import jwt
 
 from .errors import InvalidToken
-from .settings import EntraSettings
+from .settings import EntraSettings, is_allowed_jwks_uri
 
 LOGGER = logging.getLogger(__name__)
 LEEWAY_SECONDS = 60
@@ -49,7 +48,6 @@ FAILURE_COOLDOWN_SECONDS = 30  # after a failed fetch, no new attempt for this l
 FETCH_TIMEOUT_SECONDS = 3.0  # the longest a request waits for the key endpoint
 MAX_JWKS_BYTES = 256 * 1024  # Entra's document is a few KiB
 MAX_KEYS = 64
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def default_jwks_uri(tenant_id: str) -> str:
@@ -61,9 +59,8 @@ def issuers(tenant_id: str) -> list[str]:
 
 
 def check_jwks_uri(uri: str) -> str:
-    """``https://`` only (plain ``http://`` for loopback tests); never ``file:`` or others."""
-    parts = urlsplit(uri)
-    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK):
+    """Return ``uri`` if the key document may be fetched from it (see ``is_allowed_jwks_uri``)."""
+    if is_allowed_jwks_uri(uri):
         return uri
     raise ValueError("the signing-key URL must be https://")
 
@@ -106,7 +103,7 @@ class SigningKeys:
     """The tenant's signing keys, fetched on demand with the bounds in the module docstring."""
 
     def __init__(self, uri: str, *, timeout: float | None = None) -> None:
-        self.uri = check_jwks_uri(uri)
+        self.uri = uri  # checked by ``download``: a refused URL is a failed fetch (fail closed)
         self.timeout = FETCH_TIMEOUT_SECONDS if timeout is None else timeout
         self.fetches = 0  # attempts started (observability and tests)
         self._keys: dict[str, Any] = {}
@@ -156,6 +153,7 @@ class SigningKeys:
             return self._in_flight
 
     def _fetch(self, future: Future[None]) -> None:
+        keys: dict[str, Any] | None = None
         try:
             keys = parse_jwks(download(self.uri, self.timeout))
         except Exception as exc:  # noqa: BLE001 - any failure: remember it, refuse tokens meanwhile
@@ -164,16 +162,14 @@ class SigningKeys:
                 type(exc).__name__,
                 FAILURE_COOLDOWN_SECONDS,
             )
+        finally:  # whatever happened, the next fetch can start and every waiter wakes up
             with self._lock:
-                self._failed_at = time.monotonic()
+                if keys is None:
+                    self._failed_at = time.monotonic()
+                else:
+                    self._keys, self._fetched_at, self._failed_at = keys, time.monotonic(), None
                 self._in_flight = None
-        else:
-            with self._lock:
-                self._keys = keys
-                self._fetched_at = time.monotonic()
-                self._failed_at = None
-                self._in_flight = None
-        future.set_result(None)
+            future.set_result(None)
 
     def _timed_out(self) -> None:
         LOGGER.warning("Entra signing-key endpoint did not answer within %ss", self.timeout)

@@ -172,3 +172,22 @@ def test_the_pyjwt_under_test_is_the_one_requested() -> None:
     if wanted is None:
         pytest.skip("runs under tests/unit/test_entra_floor.py only")
     assert Version(jwt.__version__) == Version(wanted)
+
+
+@pytest.mark.parametrize(
+    ("uri", "allowed"),
+    [
+        ("https://login.microsoftonline.com/t/discovery/v2.0/keys", True),
+        ("http://127.0.0.1:8000/keys", True),
+        ("http://keys.example/keys", False),
+        ("file:///etc/passwd", False),
+        ("ftp://keys.example/keys", False),
+    ],
+)
+def test_the_signing_key_url_must_be_https(signing_key: rsa.RSAPrivateKey, uri: str, allowed: bool) -> None:
+    settings = load_settings(entra_env(uri))
+    assert any("WebPubSubEntraJwksUri" in problem for problem in settings.problems) is not allowed
+    if not allowed:  # still in Entra mode, and nothing is fetched from there: every token is refused
+        with pytest.raises(WebPubSubError) as info:
+            UpstreamProtocol("chat", settings).receive(request(f"Bearer {token(signing_key)}"))
+        assert info.value.status == 401
