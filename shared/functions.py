@@ -250,13 +250,16 @@ class WebPubSubHub:
 
     async def _fetch_keys_if_due(self, raw: RawRequest) -> None:
         """Entra mode: fetch due signing keys in a thread, so the event loop keeps serving."""
-        entra = self.protocol.entra
-        if entra is not None and entra.refresh_due(raw.headers.get("authorization")):
-            await entra.keys.refresh_async()
+        try:
+            entra = self.protocol.entra
+            if entra is not None and entra.refresh_due(raw.headers.get("authorization")):
+                await entra.keys.refresh_async()
+        except Exception:  # noqa: BLE001 - the request then fails closed in _receive (no key: 401)
+            self._log_failure("Web PubSub signing-key refresh failed", raw)
 
     def _receive(self, raw: RawRequest, event_name: str, fetch_keys: bool) -> Event | RawResponse:
         try:
-            return (self._protocol or self.protocol).receive(raw, event_name, fetch_keys=fetch_keys)
+            return self.protocol.receive(raw, event_name, fetch_keys=fetch_keys)
         except WebPubSubError as error:
             self._log_refusal(raw, error)
             return UpstreamProtocol.error_response(error)
@@ -266,7 +269,7 @@ class WebPubSubHub:
 
     def _respond(self, raw: RawRequest, event: Event, result: HandlerResult) -> func.HttpResponse:
         try:
-            return to_http_response((self._protocol or self.protocol).respond(event, result))
+            return to_http_response(self.protocol.respond(event, result))
         except HandlerError as error:
             LOGGER.error(
                 "Web PubSub handler returned an invalid result (%s) ce-id=%s connection=%s event=%s",
