@@ -117,7 +117,8 @@ def parse_cloud_event_headers(headers: Mapping[str, str]) -> CloudEventHeaders:
 
     Raises:
         MissingHeader: a required ``ce-*`` header is absent or empty.
-        InvalidHeader: a value is too long or inconsistent (``ce-type`` vs ``ce-eventName``).
+        InvalidHeader: a value is too long, inconsistent (``ce-type`` vs ``ce-eventName``)
+            or not valid UTF-8.
     """
     get = headers.get
     event_type = get(_TYPE)
@@ -182,8 +183,15 @@ def parse_cloud_event_headers(headers: Mapping[str, str]) -> CloudEventHeaders:
 
 # The headers whose values reach handlers as text (checked by ``_check_text``).
 _TEXT_HEADERS = (
-    *(CE_CONNECTION_ID, CE_EVENT_NAME, CE_HUB, CE_ID, CE_USER_ID, CE_SUBPROTOCOL),
-    *(CE_PHYSICAL_CONNECTION_ID, CE_SESSION_ID, WEBHOOK_REQUEST_ORIGIN),
+    CE_CONNECTION_ID,
+    CE_EVENT_NAME,
+    CE_HUB,
+    CE_ID,
+    CE_USER_ID,
+    CE_SUBPROTOCOL,
+    CE_PHYSICAL_CONNECTION_ID,
+    CE_SESSION_ID,
+    WEBHOOK_REQUEST_ORIGIN,
 )
 
 
