@@ -53,11 +53,8 @@ MAX_ID_LENGTH = 1024
 _TYPE, _HUB, _CONNECTION_ID, _EVENT_NAME = (
     n.lower() for n in (CE_TYPE, CE_HUB, CE_CONNECTION_ID, CE_EVENT_NAME)
 )
-_ID, _SOURCE, _TIME, _SPECVERSION, _AWPSVERSION = (
-    n.lower() for n in (CE_ID, CE_SOURCE, CE_TIME, CE_SPECVERSION, CE_AWPSVERSION)
-)
-_USER_ID, _SUBPROTOCOL, _STATE, _SIGNATURE = (
-    n.lower() for n in (CE_USER_ID, CE_SUBPROTOCOL, CE_CONNECTION_STATE, CE_SIGNATURE)
+_ID, _USER_ID, _SUBPROTOCOL, _STATE, _SIGNATURE = (
+    n.lower() for n in (CE_ID, CE_USER_ID, CE_SUBPROTOCOL, CE_CONNECTION_STATE, CE_SIGNATURE)
 )
 _PHYSICAL_ID, _SESSION_ID, _ORIGIN = (
     n.lower() for n in (CE_PHYSICAL_CONNECTION_ID, CE_SESSION_ID, WEBHOOK_REQUEST_ORIGIN)
@@ -71,7 +68,9 @@ def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 class CloudEventHeaders(NamedTuple):
-    """The ``ce-*`` attributes of one upstream request, checked for shape.
+    """The ``ce-*`` attributes of one upstream request that the core uses, checked for shape.
+
+    (``ce-source``, ``ce-time`` and the two version attributes are sent but not used.)
 
     A NamedTuple rather than a frozen dataclass: it is built on every request and is
     several times cheaper to construct (see ``bench/handler.py``).
@@ -82,10 +81,6 @@ class CloudEventHeaders(NamedTuple):
     hub: str
     connection_id: str
     event_id: str = ""
-    source: str = ""
-    time: str = ""
-    spec_version: str = SPEC_VERSION
-    awps_version: str = ""
     user_id: str | None = None
     subprotocol: str | None = None
     connection_state: str | None = None
@@ -167,10 +162,6 @@ def parse_cloud_event_headers(headers: Mapping[str, str]) -> CloudEventHeaders:
         hub,
         connection_id,
         event_id,
-        get(_SOURCE, ""),  # source
-        get(_TIME, ""),  # time
-        get(_SPECVERSION, SPEC_VERSION),  # spec_version
-        get(_AWPSVERSION, ""),  # awps_version
         user_id,
         subprotocol,
         get(_STATE) or None,  # connection_state
