@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import SchemaValidator
 
 
 class DataType(StrEnum):
@@ -37,6 +38,21 @@ class _Frozen(BaseModel):
     # defer_build: a model's validator is built on its first use, not at import, so a cold
     # start pays only for the models its first request needs (see bench/coldstart.py).
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", defer_build=True)
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> Self:
+        """Validate already-decoded fields: the core's one way to build an event.
+
+        Calls the model's pydantic-core validator directly; ``model_validate`` adds
+        Python-level steps that this per-request path does not need (``bench/handler.py``).
+
+        Raises:
+            ValidationError: the fields do not describe this model.
+        """
+        validator = cls.__pydantic_validator__
+        if isinstance(validator, SchemaValidator):
+            return validator.validate_python(fields)  # type: ignore[no-any-return]
+        return cls.model_validate(fields)  # first use builds the validator (defer_build)
 
 
 class ConnectionContext(_Frozen):
@@ -127,9 +143,9 @@ class ConnectEvent(_Frozen):
             ValidationError: the body does not describe a connect request.
         """
         try:
-            return cls.model_validate(fields)
+            return super().from_fields(fields)
         except ValidationError:
-            return cls.model_validate(_tolerant_connect_fields(fields))
+            return super().from_fields(_tolerant_connect_fields(fields))
 
     def claim(self, name: str) -> str | None:
         """First value of a token claim, if any."""

@@ -17,9 +17,12 @@ Each function turns the ``func.HttpRequest`` into a ``RawRequest``, lets the cor
 verify and decode it, runs the handler (sync handlers get a sync function, which the
 Functions worker runs in its thread pool; async handlers run on the event loop) and
 turns the result back into a ``func.HttpResponse``. Refusals are 4xx with a short
-reason; a handler exception is logged with ce-id, connection id and event name, and
-answered with a generic 500. Settings are read from ``os.environ`` on first use, not
-at import.
+reason; a handler exception, or any failure to build the reply, is logged with ce-id,
+connection id and event name, and answered with a generic 500.
+
+Settings are read from ``os.environ`` when the hub is created (the app loads), and
+configuration problems are logged then; the core itself (and PyJWT in Entra mode) is
+built on the first request.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import azure.functions as func
 from . import routes
 from .errors import HandlerError, WebPubSubError
 from .events import Event
-from .headers import CE_CONNECTION_ID, CE_EVENT_NAME, CE_ID, lower_keys
+from .headers import CE_CONNECTION_ID, CE_EVENT_NAME, CE_ID, CONTENT_TYPE, lower_keys
 from .logsafe import log_safe
 from .responses import RawRequest, RawResponse, text_response
 from .settings import ALLOW_UNAUTHENTICATED, UpstreamSettings, load_settings
@@ -58,8 +61,28 @@ def to_raw_request(req: func.HttpRequest) -> RawRequest:
     return RawRequest(req.method, headers, req.get_body() or b"")
 
 
+# Content-Type values that ``func.HttpResponse`` rebuilds exactly from ``mimetype`` and
+# ``charset`` when no header is set (the worker and the dev host both do: ``text/*`` gets
+# ``; charset=<charset>``, other types stay bare). Passing them that way skips the
+# response's header list, the costliest part of building a reply (bench/handler.py).
+_AS_MIMETYPE: dict[str, tuple[str, str | None]] = {
+    "application/json": ("application/json", None),
+    "application/octet-stream": ("application/octet-stream", None),
+    "application/x-protobuf": ("application/x-protobuf", None),
+    "text/plain; charset=utf-8": ("text/plain", "utf-8"),
+}
+
+
 def to_http_response(raw: RawResponse) -> func.HttpResponse:
-    return func.HttpResponse(body=raw.body, status_code=raw.status, headers=raw.headers or None)
+    headers = raw.headers
+    if headers and len(headers) == 1:
+        as_mimetype = _AS_MIMETYPE.get(headers.get(CONTENT_TYPE, ""))
+        if as_mimetype is not None:
+            mimetype, charset = as_mimetype
+            return func.HttpResponse(
+                raw.body or None, status_code=raw.status, mimetype=mimetype, charset=charset
+            )
+    return func.HttpResponse(raw.body or None, status_code=raw.status, headers=headers or None)
 
 
 def _log_field(headers: Mapping[str, str], name: str) -> str:
@@ -96,14 +119,18 @@ class WebPubSubHub:
         self._env = env
         self._protocol: UpstreamProtocol | None = None
         self._events: set[str] = set()
-        if settings is not None:
-            self.configure(settings)
+        self.configure(settings)
         self._register_validate()
 
     # -- configuration ------------------------------------------------------------------
 
-    def configure(self, settings: UpstreamSettings | None = None) -> UpstreamProtocol:
-        """(Re)load settings; ``None`` reads them from the environment again."""
+    def configure(self, settings: UpstreamSettings | None = None) -> UpstreamSettings:
+        """(Re)load settings and log what is wrong with them; ``None`` reads the environment.
+
+        Runs when the hub is created, so a missing key, the development override or an
+        unresolved Key Vault reference is in the log as the app starts, not only at the
+        first request. It only parses strings: nothing heavy is imported here.
+        """
         if settings is None:
             settings = load_settings(self._env if self._env is not None else os.environ)
         for problem in settings.problems:
@@ -122,12 +149,16 @@ class WebPubSubHub:
                     "refused with 401. Set WebPubSubConnectionString or WebPubSubAccessKeys.",
                     self.name,
                 )
-        self._protocol = UpstreamProtocol(self.name, settings)
-        return self._protocol
+        self._settings = settings
+        self._protocol = None
+        return settings
 
     @property
     def protocol(self) -> UpstreamProtocol:
-        return self._protocol if self._protocol is not None else self.configure()
+        """The core for this hub, built on first use from the settings read at creation."""
+        if self._protocol is None:
+            self._protocol = UpstreamProtocol(self.name, self._settings)
+        return self._protocol
 
     @property
     def events(self) -> frozenset[str]:
@@ -166,7 +197,8 @@ class WebPubSubHub:
 
             async def endpoint(req: func.HttpRequest) -> func.HttpResponse:
                 raw = to_raw_request(req)
-                event = self._receive(raw, event_name)
+                await self._fetch_keys_if_due(raw)
+                event = self._receive(raw, event_name, False)  # keys are fetched above, off the loop
                 if isinstance(event, RawResponse):
                     return to_http_response(event)
                 try:
@@ -179,7 +211,7 @@ class WebPubSubHub:
 
             def endpoint(req: func.HttpRequest) -> func.HttpResponse:  # type: ignore[misc]
                 raw = to_raw_request(req)
-                event = self._receive(raw, event_name)
+                event = self._receive(raw, event_name, True)
                 if isinstance(event, RawResponse):
                     return to_http_response(event)
                 try:
@@ -199,6 +231,9 @@ class WebPubSubHub:
             except WebPubSubError as error:
                 self._log_refusal(raw, error)
                 return to_http_response(UpstreamProtocol.error_response(error))
+            except Exception:  # noqa: BLE001 - never a bare 500
+                self._log_failure("Web PubSub validation request failed", raw)
+                return to_http_response(INTERNAL_ERROR)
 
         # GET too: the service falls back to GET when OPTIONS is not routed.
         self._add_function(routes.VALIDATE_EVENT, endpoint, ["OPTIONS", "GET"])
@@ -212,12 +247,24 @@ class WebPubSubHub:
 
     # -- request steps ------------------------------------------------------------------
 
-    def _receive(self, raw: RawRequest, event_name: str) -> Event | RawResponse:
+    async def _fetch_keys_if_due(self, raw: RawRequest) -> None:
+        """Entra mode: fetch due signing keys in a thread, so the event loop keeps serving."""
         try:
-            return self.protocol.receive(raw, expected_event=event_name)
+            entra = self.protocol.entra
+            if entra is not None and entra.refresh_due(raw.headers.get("authorization")):
+                await entra.keys.refresh_async()
+        except Exception:  # noqa: BLE001 - the request then fails closed in _receive (no key: 401)
+            self._log_failure("Web PubSub signing-key refresh failed", raw)
+
+    def _receive(self, raw: RawRequest, event_name: str, fetch_keys: bool) -> Event | RawResponse:
+        try:
+            return self.protocol.receive(raw, event_name, fetch_keys=fetch_keys)
         except WebPubSubError as error:
             self._log_refusal(raw, error)
             return UpstreamProtocol.error_response(error)
+        except Exception:  # noqa: BLE001 - a bug in the core must not escape as a bare 500
+            self._log_failure("Web PubSub request could not be decoded", raw)
+            return INTERNAL_ERROR
 
     def _respond(self, raw: RawRequest, event: Event, result: HandlerResult) -> func.HttpResponse:
         try:
@@ -230,15 +277,21 @@ class WebPubSubHub:
                 _log_field(raw.headers, CE_CONNECTION_ID),
                 _log_field(raw.headers, CE_EVENT_NAME),
             )
-            return to_http_response(INTERNAL_ERROR)
+        except Exception:  # noqa: BLE001 - e.g. a value that cannot be encoded: log, generic 500
+            self._log_failure("Web PubSub reply could not be built", raw)
+        return to_http_response(INTERNAL_ERROR)
 
-    def _handler_failed(self, raw: RawRequest) -> func.HttpResponse:
+    def _log_failure(self, what: str, raw: RawRequest) -> None:
         LOGGER.exception(
-            "Web PubSub handler raised ce-id=%s connection=%s event=%s",
+            "%s ce-id=%s connection=%s event=%s",
+            what,
             _log_field(raw.headers, CE_ID),
             _log_field(raw.headers, CE_CONNECTION_ID),
             _log_field(raw.headers, CE_EVENT_NAME),
         )
+
+    def _handler_failed(self, raw: RawRequest) -> func.HttpResponse:
+        self._log_failure("Web PubSub handler raised", raw)
         return to_http_response(INTERNAL_ERROR)
 
     def _log_refusal(self, raw: RawRequest, error: WebPubSubError) -> None:

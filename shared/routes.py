@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from .headers import TYPE_GROUP_PREFIX, TYPE_SYSTEM_PREFIX, TYPE_USER_PREFIX
+
 VALIDATE_EVENT = "validate"
 SYSTEM_EVENTS = frozenset({"connect", "connected", "disconnected"})
 GROUP_EVENTS = frozenset({"joined", "left"})
@@ -27,6 +29,20 @@ def check_user_event_name(name: str) -> str:
     if name in RESERVED_EVENTS:
         raise ValueError(f"event name {name!r} is reserved")
     return name
+
+
+def event_type(event: str) -> str:
+    """The ``ce-type`` a route serves: ``connect`` -> ``azure.webpubsub.sys.connect``.
+
+    With the URL template ``.../{event}`` the service also posts a *user* event that a
+    client named ``connect`` to the route ``<hub>/connect``; comparing the whole type
+    (kind and name), not just ``ce-eventName``, keeps it away from the system handler.
+    """
+    if event in SYSTEM_EVENTS:
+        return TYPE_SYSTEM_PREFIX + event
+    if event in GROUP_EVENTS:
+        return TYPE_GROUP_PREFIX + event
+    return TYPE_USER_PREFIX + event
 
 
 def event_route(hub: str, event: str) -> str:

@@ -96,6 +96,15 @@ def _host_of(value: str) -> str:
     return value.split("/", 1)[0].split(":", 1)[0].lower()
 
 
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_allowed_jwks_uri(uri: str) -> bool:
+    """``https://`` only (plain ``http://`` to a loopback host, for tests); never ``file:``."""
+    parts = urlsplit(uri)
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS)
+
+
 class EntraSettings(NamedTuple):
     audience: str
     tenant_id: str
@@ -171,6 +180,9 @@ def load_settings(env: Mapping[str, str]) -> UpstreamSettings:
     audience = env.get(ENTRA_AUDIENCE, "").strip()
     if audience:
         tenant = env.get(ENTRA_TENANT_ID, "").strip()
+        jwks_uri = env.get(ENTRA_JWKS_URI, "").strip()
+        if jwks_uri and not is_allowed_jwks_uri(jwks_uri):  # kept: no key can be fetched, so it fails closed
+            problems.append(f"{ENTRA_JWKS_URI} must be an https:// URL; every bearer token will be refused")
         if not tenant:
             problems.append(f"{ENTRA_AUDIENCE} is set but {ENTRA_TENANT_ID} is not")
         else:
@@ -178,7 +190,7 @@ def load_settings(env: Mapping[str, str]) -> UpstreamSettings:
                 audience=audience,
                 tenant_id=tenant,
                 allowed_app_ids=frozenset(a.lower() for a in _split_list(env.get(ENTRA_ALLOWED_APP_IDS))),
-                jwks_uri=env.get(ENTRA_JWKS_URI, "").strip() or None,
+                jwks_uri=jwks_uri or None,
             )
     return UpstreamSettings(
         access_keys=tuple(keys),

@@ -5,10 +5,12 @@
     raw = core.respond(event, handler_result)             # RawResponse(status, headers, body)
 
 The core never runs user code, reads the environment, the clock or the network (the
-one exception is the Entra signing-key fetch, which ``entra.py`` caches). Checks run
+one exception is the Entra signing-key fetch, which ``entra.py`` bounds and caches; the
+async adapter awaits it before calling ``receive(..., fetch_keys=False)``). Checks run
 cheapest first, and authentication runs before any body is decoded:
 
-    size -> ce-* headers -> hub -> route/event match -> origin -> signature/token -> state -> body
+    size -> ce-* headers -> hub -> route (event kind and name) -> origin -> signature/token
+    -> state -> body
 
 Errors are ``WebPubSubError`` subclasses carrying their HTTP status (see ``errors.py``).
 """
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from . import headers as h
-from . import jsonwire
+from . import jsonwire, routes
 from .errors import (
     EventMismatch,
     HandlerError,
@@ -70,12 +72,8 @@ if TYPE_CHECKING:
     from .entra import EntraTokenValidator
 
 MAX_BODY_BYTES = 1024 * 1024  # the service's own message limit (1 MB)
-VALIDATE_EVENT = "validate"
-SYSTEM_EVENTS = ("connect", "connected", "disconnected")
-GROUP_EVENTS = ("joined", "left")
 METADATA_PREFIX = "x-webpubsub-metadata-"
 MQTT_PROPERTY_PREFIX = "mqtt-"
-_OPTIONAL_HEADER_PREFIXES = (METADATA_PREFIX, MQTT_PROPERTY_PREFIX)
 
 HandlerResult = (
     ConnectResponse
@@ -109,6 +107,89 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+def _optional_headers(headers: Mapping[str, str]) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """``x-webpubsub-metadata-<key>`` -> metadata; ``mqtt-<name>`` -> MQTT user properties."""
+    metadata: dict[str, str] = {}
+    properties: list[dict[str, str]] = []
+    for name, value in headers.items():
+        if name.startswith(METADATA_PREFIX):
+            metadata[name[len(METADATA_PREFIX) :]] = h.check_text(name, value)
+        elif name.startswith(MQTT_PROPERTY_PREFIX):
+            properties.append({"name": name[len(MQTT_PROPERTY_PREFIX) :], "value": h.check_text(name, value)})
+    return metadata, properties
+
+
+def _system_event(ce: h.CloudEventHeaders, context: dict[str, Any], content_type: str, body: bytes) -> Event:
+    """connect, connected, disconnected and group events: a JSON object body (or none)."""
+    if content_type and content_type != "application/json":
+        raise UnsupportedMediaType()
+    event_type = ce.event_type
+    if event_type == "azure.webpubsub.sys.connected":
+        return ConnectedEvent.from_fields({"context": context})  # its body is always {}
+    fields = _json_object(body)
+    fields["context"] = context
+    if event_type == "azure.webpubsub.sys.connect":
+        if "mqtt" in fields or ce.is_mqtt:
+            return MqttConnectEvent.from_fields(fields)
+        return ConnectEvent.from_fields(fields)
+    if event_type == "azure.webpubsub.sys.disconnected":
+        if fields.get("mqtt") is not None:
+            return MqttDisconnectedEvent.from_fields(fields)
+        return DisconnectedEvent.from_fields(fields)
+    if event_type == "azure.webpubsub.gp.joined":
+        return GroupJoinedEvent.from_fields(fields)
+    if event_type == "azure.webpubsub.gp.left":
+        return GroupLeftEvent.from_fields(fields)
+    raise InvalidHeader(h.CE_TYPE, "unknown event type")
+
+
+def _user_event(
+    ce: h.CloudEventHeaders,
+    context: dict[str, Any],
+    headers: Mapping[str, str],
+    content_type: str,
+    body: bytes,
+) -> UserEvent:
+    """A user event: the body typed by its content type, plus metadata / MQTT properties."""
+    data_type = DATA_TYPES.get(content_type)
+    if data_type is None:
+        raise UnsupportedMediaType()
+    data: Any
+    if data_type is DataType.TEXT:
+        try:
+            data = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidBody("text body is not UTF-8") from exc
+    elif data_type is DataType.JSON:
+        try:
+            data = jsonwire.parse(body)
+        except ValueError as exc:  # bad JSON, bad UTF-8, nested too deep
+            raise InvalidBody("body is not valid JSON") from exc
+    else:
+        data = body
+    fields: dict[str, Any] = {"context": context, "data": data, "data_type": data_type}
+    # Metadata and MQTT property headers are rare: one search over the joined names
+    # (a C call) decides whether the per-header loop is needed at all.
+    names = "\n".join(headers)
+    if METADATA_PREFIX in names or MQTT_PROPERTY_PREFIX in names:
+        metadata, properties = _optional_headers(headers)
+        if metadata:
+            fields["metadata"] = metadata
+    else:
+        properties = []
+    if ce.is_mqtt:
+        fields["user_properties"] = properties
+        return MqttUserEvent.from_fields(fields)
+    return UserEvent.from_fields(fields)
+
+
+def _route_mismatch(ce: h.CloudEventHeaders, route_event: str) -> EventMismatch:
+    if ce.event_name == route_event and ce.event_type.startswith(h.TYPE_USER_PREFIX):
+        # The URL template .../{event} posts a client's custom event "connect" here too.
+        return EventMismatch(f"a user event cannot use the reserved name {route_event!r}")
+    return EventMismatch()
+
+
 class UpstreamProtocol:
     """Validates and decodes the upstream requests of one hub."""
 
@@ -116,12 +197,15 @@ class UpstreamProtocol:
         self.hub = hub
         self._hub_lower = hub.lower()
         self.settings = settings
-        self._verifier = SignatureVerifier(settings.access_keys)
-        self._entra: EntraTokenValidator | None = None
+        # Computed once: every request asks these.
+        self._verifier = SignatureVerifier(settings.access_keys) if settings.access_keys else None
+        self._no_auth_configured = not settings.has_upstream_auth
+        self.entra: EntraTokenValidator | None = None
         if settings.entra is not None:
             from .entra import EntraTokenValidator  # lazy: PyJWT only when configured
 
-            self._entra = EntraTokenValidator(settings.entra)
+            self.entra = EntraTokenValidator(settings.entra)
+        self._route_types: dict[str, str] = {}  # route event name -> the ce-type it serves
         # With the dev override and nothing to compare with, accept any origin.
         self._origins = settings.allowed_origins or (
             frozenset({"*"}) if settings.allow_unauthenticated else frozenset()
@@ -145,26 +229,33 @@ class UpstreamProtocol:
 
     # -- events -------------------------------------------------------------------------
 
-    def receive(self, request: RawRequest, expected_event: str | None = None) -> Event:
+    def receive(
+        self, request: RawRequest, expected_event: str | None = None, *, fetch_keys: bool = True
+    ) -> Event:
         """Verify and decode one event ``POST``.
 
         Args:
             request: lower-cased headers and the raw body.
-            expected_event: the event name this endpoint serves (``None``: any).
+            expected_event: the event name this endpoint serves (``None``: any). The
+                event's kind must match too: a *user* event named ``connect`` is refused
+                on the ``connect`` route (see ``routes.event_type``).
+            fetch_keys: in Entra mode, fetch due signing keys here (blocking, bounded).
 
         Raises:
             WebPubSubError: a subclass whose ``status`` is the 4xx to answer.
         """
-        if request.method != "POST" and request.method.upper() != "POST":
+        method, headers, body = request
+        if method != "POST" and method.upper() != "POST":
             raise MethodNotAllowed()
-        if len(request.body) > MAX_BODY_BYTES:
+        if len(body) > MAX_BODY_BYTES:
             raise PayloadTooLarge()
-        ce = h.parse_cloud_event_headers(request.headers)
+        ce = h.parse_cloud_event_headers(headers)
         if ce.hub != self.hub and ce.hub.lower() != self._hub_lower:
             raise UnknownHub()
-        if expected_event is not None and ce.event_name != expected_event:
-            raise EventMismatch()
-        origin = self._authenticate(ce, request.headers)
+        if expected_event is not None and ce.event_type != self._route_type(expected_event):
+            raise _route_mismatch(ce, expected_event)
+        origin = self._authenticate(ce, headers, fetch_keys)
+        state = ce.connection_state
         # A plain dict, validated once together with the body into the event model.
         context = {
             "hub": ce.hub,
@@ -174,94 +265,41 @@ class UpstreamProtocol:
             "event_id": ce.event_id,
             "user_id": ce.user_id,
             "subprotocol": ce.subprotocol,
-            "state": decode_state(ce.connection_state),
+            "state": decode_state(state) if state else {},
             "origin": origin,
             "physical_connection_id": ce.physical_connection_id,
             "session_id": ce.session_id,
         }
+        content_type = headers.get(_CONTENT_TYPE)
+        if content_type not in DATA_TYPES:  # the service sends bare media types: skip the parse
+            content_type = media_type(content_type)
         try:
-            return self._decode_body(ce, context, request)
+            if ce.event_type.startswith(h.TYPE_USER_PREFIX):
+                return _user_event(ce, context, headers, content_type, body)
+            return _system_event(ce, context, content_type, body)
         except ValidationError as exc:
             raise InvalidBody(f"invalid {ce.event_name} body") from exc
 
-    def _authenticate(self, ce: h.CloudEventHeaders, headers: Mapping[str, str]) -> str | None:
+    def _route_type(self, event_name: str) -> str:
+        route_type = self._route_types.get(event_name)
+        if route_type is None:
+            route_type = self._route_types[event_name] = routes.event_type(event_name)
+        return route_type
+
+    def _authenticate(
+        self, ce: h.CloudEventHeaders, headers: Mapping[str, str], fetch_keys: bool
+    ) -> str | None:
         """Origin, then every configured mechanism must pass; nothing configured fails closed."""
-        if not self.settings.has_upstream_auth:
+        if self._no_auth_configured:
             if self.settings.allow_unauthenticated:  # explicit, logged development override
                 return ce.origins[0] if ce.origins else None
             raise NoKeyConfigured()
         origin = check_origin(ce.origins, self._origins)
-        if self._verifier.has_keys:
+        if self._verifier is not None:
             self._verifier.verify(ce.signature, ce.connection_id)
-        if self._entra is not None:
-            self._entra.verify(headers.get(h.AUTHORIZATION.lower()))
+        if self.entra is not None:
+            self.entra.verify(headers.get(h.AUTHORIZATION.lower()), may_fetch=fetch_keys)
         return origin
-
-    def _decode_body(self, ce: h.CloudEventHeaders, context: dict[str, Any], request: RawRequest) -> Event:
-        event_type = ce.event_type
-        content_type = media_type(request.headers.get(_CONTENT_TYPE))
-        if event_type.startswith(h.TYPE_USER_PREFIX):
-            return self._user_event(ce, context, request.headers, content_type, request.body)
-        if content_type and content_type != "application/json":
-            raise UnsupportedMediaType()
-        if event_type == "azure.webpubsub.sys.connected":
-            return ConnectedEvent.model_validate({"context": context})  # its body is always {}
-        fields = _json_object(request.body)
-        fields["context"] = context
-        if event_type == "azure.webpubsub.sys.connect":
-            if "mqtt" in fields or ce.is_mqtt:
-                return MqttConnectEvent.from_fields(fields)
-            return ConnectEvent.from_fields(fields)
-        if event_type == "azure.webpubsub.sys.disconnected":
-            if fields.get("mqtt") is not None:
-                return MqttDisconnectedEvent.model_validate(fields)
-            return DisconnectedEvent.model_validate(fields)
-        if event_type == "azure.webpubsub.gp.joined":
-            return GroupJoinedEvent.model_validate(fields)
-        if event_type == "azure.webpubsub.gp.left":
-            return GroupLeftEvent.model_validate(fields)
-        raise InvalidHeader(h.CE_TYPE, "unknown event type")
-
-    def _user_event(
-        self,
-        ce: h.CloudEventHeaders,
-        context: dict[str, Any],
-        headers: Mapping[str, str],
-        content_type: str,
-        body: bytes,
-    ) -> UserEvent:
-        data_type = DATA_TYPES.get(content_type)
-        if data_type is None:
-            raise UnsupportedMediaType()
-        data: Any
-        if data_type is DataType.TEXT:
-            try:
-                data = body.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise InvalidBody("text body is not UTF-8") from exc
-        elif data_type is DataType.JSON:
-            try:
-                data = jsonwire.parse(body)
-            except ValueError as exc:  # bad JSON, bad UTF-8, nested too deep
-                raise InvalidBody("body is not valid JSON") from exc
-        else:
-            data = body
-        fields: dict[str, Any] = {"context": context, "data": data, "data_type": data_type}
-        metadata: dict[str, str] = {}
-        properties: list[dict[str, str]] = []
-        for name, value in headers.items():  # one pass for both optional header families
-            if not name.startswith(_OPTIONAL_HEADER_PREFIXES):  # the usual case: one C call
-                continue
-            if name.startswith(METADATA_PREFIX):
-                metadata[name[len(METADATA_PREFIX) :]] = value
-            else:
-                properties.append({"name": name[len(MQTT_PROPERTY_PREFIX) :], "value": value})
-        if metadata:
-            fields["metadata"] = metadata
-        if ce.is_mqtt:
-            fields["user_properties"] = properties
-            return MqttUserEvent.model_validate(fields)
-        return UserEvent.model_validate(fields)
 
     # -- replies ------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ Bearer tokens (Entra / managed identity) live in ``entra.py`` and are imported l
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
@@ -38,17 +39,36 @@ def build_signature(access_keys: Iterable[str], connection_id: str) -> str:
     return ",".join(sign(key, connection_id) for key in access_keys)
 
 
+# Every event of a connection carries the same connection id (and so the same signature):
+# the expected entries are remembered for this many recent connections (~300 bytes each).
+EXPECTED_CACHE_SIZE = 4096
+
+
 class SignatureVerifier:
     """Checks ``ce-signature`` against a fixed set of access keys.
 
     The per-key HMAC state is prepared once, so hashing a connection id costs one
-    ``copy()`` and one ``update()``.
+    ``copy()`` and one ``update()``. The expected entries of recent connections are kept
+    in a bounded LRU cache, so the events after a connection's first cost a lookup
+    instead of an HMAC per key. Only values we computed are cached; what a request
+    carries is compared with them, in constant time, on every request.
     """
 
-    __slots__ = ("_prepared",)
+    __slots__ = ("_prepared", "_expected")
 
     def __init__(self, access_keys: Sequence[str]) -> None:
         self._prepared = tuple(hmac.new(key.encode(), digestmod=hashlib.sha256) for key in access_keys)
+        self._expected = functools.lru_cache(maxsize=EXPECTED_CACHE_SIZE)(self._compute_expected)
+
+    def _compute_expected(self, connection_id: str) -> tuple[str, ...]:
+        """``sha256=<hex>`` for each key, primary first."""
+        data = connection_id.encode()
+        expected = []
+        for prepared in self._prepared:
+            mac = prepared.copy()
+            mac.update(data)
+            expected.append(SIGNATURE_PREFIX + mac.hexdigest())
+        return tuple(expected)
 
     @property
     def has_keys(self) -> bool:
@@ -59,23 +79,18 @@ class SignatureVerifier:
 
         Each comparison is constant-time. The loop stops at the first match, which
         reveals only *which* key matched (the service signs with both, primary first),
-        never anything about a key's bytes; keys are hashed one at a time so the usual
-        request costs one HMAC.
+        never anything about a key's bytes.
         """
         if not signature or not self._prepared:
             raise InvalidSignature(f"missing or unverifiable {CE_SIGNATURE}")
         entries = signature.split(",")
         if len(entries) > MAX_SIGNATURE_ENTRIES:
             raise InvalidSignature()
-        # compare_digest takes ASCII text only; anything else cannot be a hex digest
-        candidates = [c for c in (entry.strip().lower() for entry in entries) if c.isascii()]
-        data = connection_id.encode()
-        for prepared in self._prepared:
-            mac = prepared.copy()
-            mac.update(data)
-            wanted = SIGNATURE_PREFIX + mac.hexdigest()
-            for candidate in candidates:
-                if hmac.compare_digest(candidate, wanted):
+        for wanted in self._expected(connection_id):
+            for entry in entries:
+                candidate = entry.strip().lower()
+                # compare_digest takes ASCII text only; anything else cannot be a hex digest
+                if candidate.isascii() and hmac.compare_digest(candidate, wanted):
                     return
         raise InvalidSignature()
 

@@ -10,6 +10,7 @@ from shared import (
     ConnectErrorResponse,
     ConnectEvent,
     ConnectResponse,
+    DisconnectedEvent,
     EventResponse,
     GroupJoinedEvent,
     UserEvent,
@@ -33,6 +34,10 @@ def build(env: dict[str, str]) -> func.FunctionApp:
     @hub.on_connected
     async def connected(event: ConnectedEvent) -> None:
         calls.append(f"connected:{event.context.state.get('room')}")
+
+    @hub.on_disconnected
+    async def disconnected(event: DisconnectedEvent) -> None:
+        calls.append(f"disconnected:{event.context.connection_id}")
 
     @hub.on_event("message")
     async def message(event: UserEvent) -> EventResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,24 @@ def test_importing_the_app_loads_no_identity_jwt_or_service_sdk() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_importing_the_app_logs_configuration_problems_without_loading_heavy_modules() -> None:
+    """At load, not at the first request; Entra configured, yet PyJWT is still not imported."""
+    code = (
+        "import logging, sys; logging.basicConfig(); import function_app; "
+        "print(sorted(m for m in ('azure.identity', 'jwt', 'azure.messaging.webpubsubservice', 'aiohttp') "
+        "if m in sys.modules))"
+    )
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "WebPubSubConnectionString": "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/wps)",
+        "WebPubSubEntraAudience": "api://wps",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip() == "[]"
+    assert "WebPubSubConnectionString is an unresolved Key Vault reference" in out.stderr
+    assert "WebPubSubEntraTenantId is not" in out.stderr
+    assert "every event will be refused" in out.stderr

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
 
 import azure.functions as func
 import pytest
 
-from shared import WebPubSubHub
+from shared import ConnectEvent, ConnectResponse, WebPubSubHub
 from tests.adapter import hub_app
 from tests.adapter.conftest import Invoke, invoker
 from tests.app_index import get_functions
 from tests.upstream_requests import (
+    CONNECTION_STRING,
     OTHER_KEY,
     PRIMARY_KEY,
     connect_body,
@@ -36,6 +39,7 @@ def test_one_function_per_event_with_routes_methods_and_auth_levels(app: func.Fu
         "chat_boom": ("chat/boom", ["POST"]),
         "chat_wrong": ("chat/wrong", ["POST"]),
         "chat_joined": ("chat/joined", ["POST"]),
+        "chat_disconnected": ("chat/disconnected", ["POST"]),
     }
     assert {f.get_trigger().auth_level for f in functions} == {func.AuthLevel.ANONYMOUS}
 
@@ -147,11 +151,89 @@ def test_dev_override_is_logged_loudly(caplog: pytest.LogCaptureFixture) -> None
     assert any(r.levelno == logging.WARNING and "UNAUTHENTICATED" in r.getMessage() for r in caplog.records)
 
 
-def test_settings_are_read_on_first_request_not_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("WebPubSubConnectionString", raising=False)
-    hub = WebPubSubHub("late")
-    monkeypatch.setenv("WebPubSubConnectionString", f"Endpoint=https://late.example;AccessKey={PRIMARY_KEY};")
+def test_settings_are_read_when_the_hub_is_created(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "WebPubSubConnectionString", f"Endpoint=https://early.example;AccessKey={PRIMARY_KEY};"
+    )
+    hub = WebPubSubHub("early")
+    monkeypatch.delenv("WebPubSubConnectionString")
     assert hub.protocol.settings.access_keys == (PRIMARY_KEY,)
+    hub.configure()  # an explicit reload reads the environment again
+    assert hub.protocol.settings.access_keys == ()
+
+
+@pytest.mark.parametrize(
+    ("env", "level", "text"),
+    [
+        ({}, logging.ERROR, "every event will be refused"),
+        ({"WebPubSubAllowUnauthenticated": "true"}, logging.WARNING, "UNAUTHENTICATED"),
+        (
+            {
+                "WebPubSubConnectionString": "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/x)"
+            },
+            logging.ERROR,
+            "unresolved Key Vault reference",
+        ),
+    ],
+    ids=["no-key", "dev-override", "key-vault-reference"],
+)
+def test_configuration_problems_are_logged_when_the_hub_is_created_before_any_request(
+    caplog: pytest.LogCaptureFixture, env: dict[str, str], level: int, text: str
+) -> None:
+    caplog.set_level(logging.INFO)
+    WebPubSubHub("startup", env=env)  # no request is made
+    assert any(r.levelno == level and text in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("name", ["connect", "connected", "disconnected", "joined"])
+def test_a_user_event_named_like_a_system_event_never_reaches_the_system_handler(
+    invoke: Invoke, caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    """With the URL template .../{event} the service posts a client's custom event
+    ``connected`` to the ``connected`` route: it must not fake a join (or a leave, or be a 500)."""
+    caplog.set_level(logging.INFO)
+    request = http_request(
+        name, b"hi", content_type="text/plain", extra={"ce-type": f"azure.webpubsub.user.{name}"}
+    )
+    response = invoke(f"chat_{name}", request)
+    assert response.status_code == 400
+    assert f"reserved name '{name}'" in response.get_body().decode()
+    assert hub_app.calls == []
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records)
+
+
+@pytest.mark.parametrize("header", ["ce-userId", "ce-connectionId", "ce-id", "WebHook-Request-Origin"])
+def test_a_signed_connect_with_non_utf8_header_bytes_is_a_400(invoke: Invoke, header: str) -> None:
+    """aiohttp (the dev host) reads header bytes that are not UTF-8 as lone surrogates."""
+    undecodable = "al\udcffice"
+    request = http_request("connect", connect_body(), extra={header: undecodable})
+    if header == "ce-connectionId":  # signed over the bytes that were sent, as the service would
+        mac = hmac.new(PRIMARY_KEY.encode(), undecodable.encode("utf-8", "surrogateescape"), hashlib.sha256)
+        extra = {"ce-signature": f"sha256={mac.hexdigest()}"}
+        request = http_request("connect", connect_body(), connection_id=undecodable, keys=(), extra=extra)
+    response = invoke("chat_connect", request)
+    assert (response.status_code, response.get_body()) == (
+        400,
+        f"invalid header {header}: not valid UTF-8".encode(),
+    )
+    assert hub_app.calls == []
+
+
+def test_a_reply_that_cannot_be_encoded_is_a_logged_generic_500(caplog: pytest.LogCaptureFixture) -> None:
+    hub = WebPubSubHub("chat", env={"WebPubSubConnectionString": CONNECTION_STRING})
+
+    @hub.on_connect
+    def connect(event: ConnectEvent) -> ConnectResponse:
+        # e.g. a name read from a file with errors="surrogateescape"
+        return ConnectResponse(user_id="caf\udce9")
+
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+    app.register_functions(hub.blueprint)
+    caplog.set_level(logging.INFO)
+    response = invoker(app)("chat_connect", http_request("connect", connect_body(), connection_id="c-9"))
+    assert (response.status_code, response.get_body()) == (500, b"internal error")
+    record = next(r for r in caplog.records if "reply could not be built" in r.getMessage())
+    assert record.levelno == logging.ERROR and "connection=c-9" in record.getMessage()
 
 
 def test_secrets_never_reach_the_logs(invoke: Invoke, caplog: pytest.LogCaptureFixture) -> None:
@@ -176,3 +258,23 @@ def test_duplicate_and_reserved_event_names_are_rejected_at_registration() -> No
     for bad in ("connect", "validate", "a/b", ""):
         with pytest.raises(ValueError):
             hub.on_event(bad)
+
+
+@pytest.mark.parametrize(
+    ("function", "request_", "content_type"),
+    [
+        ("chat_connect", http_request("connect", connect_body()), "application/json"),
+        ("chat_message", http_request("message", b"hi", content_type="text/plain"), "text/plain"),
+        ("chat_connect", http_request("connect", connect_body(), keys=()), "text/plain; charset=utf-8"),
+    ],
+    ids=["json-reply", "text-reply", "refusal"],
+)
+def test_reply_content_type_reaches_the_wire_as_the_core_chose_it(
+    invoke: Invoke, function: str, request_: func.HttpRequest, content_type: str
+) -> None:
+    """What the Python worker sends: azure.functions' own response encoder, unchanged."""
+    from azure.functions.http import HttpResponseConverter
+
+    datum = HttpResponseConverter.encode(invoke(function, request_), expected_type=None)
+    headers = {name.lower(): value.value for name, value in datum.value["headers"].items()}
+    assert headers["content-type"] == content_type

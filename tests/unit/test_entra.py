@@ -1,12 +1,13 @@
 """Entra (managed identity) bearer tokens, checked against a JWKS served on 127.0.0.1.
 
 Entra's real key endpoint cannot be reached here, so a locally generated RSA key plays
-the tenant's signing key; PyJWT fetches it over real HTTP from a local server.
+the tenant's signing key; the core fetches its JWKS over real HTTP from a local server.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from packaging.version import Version
 
 from shared import headers as h
 from shared.entra import issuers
@@ -23,16 +25,8 @@ from shared.errors import WebPubSubError
 from shared.responses import RawRequest
 from shared.settings import load_settings
 from shared.upstream import UpstreamProtocol
+from tests.entra_tokens import AUDIENCE, TENANT, WPS_APP_ID, entra_env, jwks, token
 from tests.upstream_requests import CONNECTION_STRING, event_headers
-
-TENANT = "11111111-2222-3333-4444-555555555555"
-AUDIENCE = "api://wps-upstream"
-WPS_APP_ID = "aaaaaaaa-0000-0000-0000-000000000001"
-
-
-def _jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
-    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    return {**public, "kid": kid, "use": "sig", "alg": "RS256"}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +36,7 @@ def signing_key() -> rsa.RSAPrivateKey:
 
 @pytest.fixture(scope="module")
 def jwks_uri(signing_key: rsa.RSAPrivateKey) -> Iterator[str]:
-    body = json.dumps({"keys": [_jwk(signing_key, "k1")]}).encode()
+    body = jwks((signing_key, "k1"))
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
@@ -62,30 +56,8 @@ def jwks_uri(signing_key: rsa.RSAPrivateKey) -> Iterator[str]:
     server.server_close()
 
 
-def token(key: rsa.RSAPrivateKey, kid: str = "k1", **overrides: Any) -> str:
-    now = int(time.time())
-    claims = {
-        "aud": AUDIENCE,
-        "iss": issuers(TENANT)[0],
-        "iat": now,
-        "nbf": now,
-        "exp": now + 600,
-        "appid": WPS_APP_ID,
-        "sub": "svc",
-    }
-    claims.update(overrides)
-    claims = {k: v for k, v in claims.items() if v is not None}
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
-
-
 def core_for(jwks_uri: str, *, with_key: bool = False, app_ids: str = WPS_APP_ID) -> UpstreamProtocol:
-    env = {
-        "WebPubSubEntraAudience": AUDIENCE,
-        "WebPubSubEntraTenantId": TENANT,
-        "WebPubSubEntraAllowedAppIds": app_ids,
-        "WebPubSubEntraJwksUri": jwks_uri,
-        "WebPubSubAllowedOrigins": "wps-test.webpubsub.azure.com",
-    }
+    env = entra_env(jwks_uri, app_ids)
     if with_key:
         env["WebPubSubConnectionString"] = CONNECTION_STRING
     return UpstreamProtocol("chat", load_settings(env))
@@ -177,3 +149,45 @@ def test_with_key_and_entra_both_must_pass(jwks_uri: str, signing_key: rsa.RSAPr
         core.receive(request(f"Bearer {token(signing_key)}"))  # token but no signature
     with pytest.raises(WebPubSubError):
         core.receive(request(None, keys=(PRIMARY_KEY,)))  # signature but no token
+
+
+@pytest.mark.parametrize("iss", [["https://sts.windows.net/x/"], 7, ""], ids=["list", "number", "empty"])
+def test_an_issuer_of_the_wrong_shape_is_a_401_not_a_crash(
+    jwks_uri: str, signing_key: rsa.RSAPrivateKey, iss: object
+) -> None:
+    now = int(time.time())
+    claims = {"aud": AUDIENCE, "iss": iss, "exp": now + 600, "appid": WPS_APP_ID}
+    # jwt.encode checks the claims it signs; PyJWS signs any payload, as a forger would
+    odd = jwt.PyJWS().encode(
+        json.dumps(claims).encode(), signing_key, algorithm="RS256", headers={"kid": "k1"}
+    )
+    with pytest.raises(WebPubSubError) as info:
+        core_for(jwks_uri).receive(request(f"Bearer {odd}"))
+    assert info.value.status == 401
+
+
+def test_the_pyjwt_under_test_is_the_one_requested() -> None:
+    """``tests/unit/test_entra_floor.py`` reruns this file with the lowest PyJWT allowed."""
+    wanted = os.environ.get("ENTRA_TESTS_PYJWT_VERSION")
+    if wanted is None:
+        pytest.skip("runs under tests/unit/test_entra_floor.py only")
+    assert Version(jwt.__version__) == Version(wanted)
+
+
+@pytest.mark.parametrize(
+    ("uri", "allowed"),
+    [
+        ("https://login.microsoftonline.com/t/discovery/v2.0/keys", True),
+        ("http://127.0.0.1:8000/keys", True),
+        ("http://keys.example/keys", False),
+        ("file:///etc/passwd", False),
+        ("ftp://keys.example/keys", False),
+    ],
+)
+def test_the_signing_key_url_must_be_https(signing_key: rsa.RSAPrivateKey, uri: str, allowed: bool) -> None:
+    settings = load_settings(entra_env(uri))
+    assert any("WebPubSubEntraJwksUri" in problem for problem in settings.problems) is not allowed
+    if not allowed:  # still in Entra mode, and nothing is fetched from there: every token is refused
+        with pytest.raises(WebPubSubError) as info:
+            UpstreamProtocol("chat", settings).receive(request(f"Bearer {token(signing_key)}"))
+        assert info.value.status == 401

@@ -385,3 +385,13 @@ def test_connected_handler_cannot_reply(core: UpstreamProtocol) -> None:
 def test_handler_errors_become_a_generic_500() -> None:
     reply = UpstreamProtocol.error_response(HandlerError("secret detail"))
     assert (reply.status, reply.body) == (500, b"internal error")
+
+
+@pytest.mark.parametrize("name", ["connect", "connected", "disconnected", "joined", "left"])
+def test_a_route_serves_one_event_kind_not_just_one_name(core: UpstreamProtocol, name: str) -> None:
+    user_kind = raw(name, b"x", content_type="text/plain", extra={"ce-type": f"azure.webpubsub.user.{name}"})
+    error = refused(core, user_kind, name)
+    assert (error.status, error.reason) == (400, f"a user event cannot use the reserved name '{name}'")
+    assert isinstance(core.receive(user_kind), UserEvent)  # with no route to match it is a user event
+    system_on_user_route = raw("connected")
+    assert refused(core, system_on_user_route, "message").status == 400

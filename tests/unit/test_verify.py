@@ -6,7 +6,7 @@ import hmac
 import pytest
 
 from shared.errors import InvalidSignature, OriginNotAllowed
-from shared.verify import SignatureVerifier, build_signature, check_origin, sign
+from shared.verify import EXPECTED_CACHE_SIZE, SignatureVerifier, build_signature, check_origin, sign
 from tests.upstream_requests import OTHER_KEY, PRIMARY_KEY, SECONDARY_KEY, signature
 
 # Computed by hand once: HMAC-SHA256(key="key", msg="conn") as lower-case hex.
@@ -92,3 +92,23 @@ def test_non_ascii_entry_is_skipped_not_fatal() -> None:
     verifier.verify("sha256=\u00e9\u00e9," + signature("c1", SECONDARY_KEY), "c1")
     with pytest.raises(InvalidSignature):
         verifier.verify("sha256=\u00e9\u00e9", "c1")
+
+
+def test_remembered_connections_still_compare_every_request() -> None:
+    """The expected entries of a connection are cached; what each request carries is not."""
+    verifier = SignatureVerifier([PRIMARY_KEY])
+    verifier.verify(signature("c1", PRIMARY_KEY), "c1")  # now remembered
+    for forged in (signature("c1", OTHER_KEY), signature("c2", PRIMARY_KEY), "", "sha256=" + "0" * 64):
+        with pytest.raises(InvalidSignature):
+            verifier.verify(forged, "c1")
+    with pytest.raises(InvalidSignature):
+        verifier.verify(signature("c1", PRIMARY_KEY), "c2")  # c1's signature on another connection
+    verifier.verify(signature("c1", PRIMARY_KEY).upper().replace("SHA256=", "sha256="), "c1")
+
+
+def test_the_cache_of_expected_entries_is_bounded() -> None:
+    verifier = SignatureVerifier([PRIMARY_KEY])
+    for n in range(EXPECTED_CACHE_SIZE + 50):
+        verifier.verify(signature(f"c{n}", PRIMARY_KEY), f"c{n}")
+    assert verifier._expected.cache_info().currsize == EXPECTED_CACHE_SIZE
+    verifier.verify(signature("c0", PRIMARY_KEY), "c0")  # evicted, computed again: still correct
