@@ -31,6 +31,7 @@ from .body_limit import (
 from .concurrency import InvocationLimiter
 from .conversion import build_request, build_response
 from .discovery import OtherFunction, discover_functions, find_function_register, import_app_module
+from .home import HOME_PATH, home_page
 from .host_config import read_max_concurrent_requests, read_route_prefix
 from .invocation import create_executor, invoke, new_invocation_id
 from .route_table import RouteTable
@@ -160,8 +161,11 @@ async def _access_log(
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
     info = request.app[HOST_INFO]
-    match = info.routes.resolve(request.method, request.raw_path.split("?", 1)[0])
+    path = request.raw_path.split("?", 1)[0]
+    match = info.routes.resolve(request.method, path)
     if match is None:
+        if path == HOME_PATH and request.method in ("GET", "HEAD"):
+            return home_page(info.routes)  # the host's own page, as in Azure
         return web.Response(status=404)
     body = await request.read()  # raises 413 above client_max_size
     function = match.function

@@ -285,3 +285,17 @@ def test_cli_on_a_taken_port_prints_one_line_and_exits_non_zero(tmp_path):
     assert len(errors) == 1
     assert f"{port}" in errors[0] and "another --port" in errors[0]
     assert result.stderr == ""
+
+
+async def test_root_is_the_hosts_own_page_linking_plain_get_routes(basic_host, client):
+    async with client.get(f"{basic_host.base_url}/") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        page = await response.text()
+    assert '<a href="/api/hello">' in page  # every method, so GET too
+    assert '<a href="/api/thread/sync">' in page
+    assert "/api/echo" not in page  # POST only
+    assert "/api/inspect" not in page  # takes a route parameter
+    async with client.post(f"{basic_host.base_url}/") as response:
+        assert response.status == 404
