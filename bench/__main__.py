@@ -38,6 +38,12 @@ BENCHMARKS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
         ("--clients", "200", "--messages", "20", "--rounds", "1", "--seconds", "3"),
     ),
     ("http_compare", "our app on the dev host vs @azure/web-pubsub-express over HTTP", (), ("--quick",)),
+    (
+        "chat",
+        "chat message end to end (send -> every member) with vs without history writes",
+        (),
+        ("--seconds", "3", "--rounds", "2"),
+    ),
 )
 TIMEOUT = 600.0  # per benchmark
 
