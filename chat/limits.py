@@ -22,16 +22,17 @@ RATE_KEY = "rate"  # [window start ms, messages in the window]
 TYPING_KEY = "typed"  # ms of the last typing notice sent
 
 
-def _window(state: Mapping[str, Any]) -> tuple[int, int]:
+def _window(state: Mapping[str, Any], now_ms: int) -> tuple[int, int]:
+    """(start, count) of the current window; a missing or unreadable one starts now."""
     value = state.get(RATE_KEY)
     if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
         return value[0], value[1]
-    return 0, 0
+    return now_ms, 0
 
 
 def take_message(state: Mapping[str, Any], now_ms: int, messages: int, seconds: int) -> dict[str, Any] | None:
     """The next state if one more message is allowed now, else ``None`` (over the limit)."""
-    start, count = _window(state)
+    start, count = _window(state, now_ms)
     if now_ms - start >= seconds * 1000 or now_ms < start:
         start, count = now_ms, 0
     if count >= messages:

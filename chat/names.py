@@ -38,6 +38,7 @@ def normalize_name(raw: str) -> str:
 def clean_name(raw: str, fallback: str) -> str:
     """A usable display name from text we did not choose (a principal's name): forbidden
     characters dropped, whitespace collapsed, cut to the maximum; ``fallback`` if nothing is left."""
-    kept = "".join(char for char in unicodedata.normalize("NFC", raw) if _allowed(char))
+    spaced = (" " if char.isspace() else char for char in unicodedata.normalize("NFC", raw))
+    kept = "".join(char for char in spaced if _allowed(char))
     name = " ".join(kept.split())[:MAX_NAME_LENGTH].strip()
     return name or fallback
