@@ -16,8 +16,8 @@ Sending a message costs one storage round trip before the broadcast: ``claim`` i
 event row (one entity, holding the whole message). A retried event (same ``ce-id`` from the
 same connection: the service's retry) finds it there (``EntityAlreadyExists``), so the
 caller knows it has seen the event and does not broadcast it again. The two history rows
-are written by ``save`` while the broadcast is on its way (``upsert``: a retry may write
-them again, e.g. when the first attempt failed between its claim and its save).
+are written by ``save`` after the broadcast (``upsert``: a retry may write them again, e.g.
+when the first attempt failed between its claim and its save).
 
 The SDK (and its aiohttp transport) is imported on first use, not at cold start. Clients
 are cached per event loop like the Web PubSub client (``shared/service.py``). Locally the
@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .config import StorageSettings, storage_settings
@@ -161,13 +162,24 @@ class HistoryStore:
         return None
 
     async def save(self, message: StoredMessage) -> None:
-        """Write the history rows of ``message`` (both orders, one transaction; repeatable)."""
+        """Write the history rows of ``message``, both orders (upserts: repeatable).
+
+        Two single-entity upserts side by side cost the emulator and the SDK less than one
+        entity-group transaction; a failure of either raises, and a retry writes both again.
+        """
+        from azure.data.tables import UpdateMode
+
         fields, room = _message_fields(message), message.room
-        operations: list[Any] = [
-            ("upsert", {"PartitionKey": room, "RowKey": MESSAGE + message.id, **fields}),
-            ("upsert", {"PartitionKey": room, "RowKey": REVERSED + reverse_key(message.id), **fields}),
-        ]
-        await self._with_table(lambda: self._table.submit_transaction(operations))
+        rows = (
+            {"PartitionKey": room, "RowKey": MESSAGE + message.id, **fields},
+            {"PartitionKey": room, "RowKey": REVERSED + reverse_key(message.id), **fields},
+        )
+        await asyncio.gather(
+            *(
+                self._with_table(lambda row=row: self._table.upsert_entity(row, mode=UpdateMode.REPLACE))
+                for row in rows
+            )
+        )
 
     async def forget(self, message: StoredMessage, event: str | None) -> None:
         """Undo ``claim`` and ``save`` (the broadcast failed and the sender is told to try again)."""
@@ -238,11 +250,26 @@ class HistoryStore:
         return result
 
 
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
+
+
+def _transport() -> Any:
+    """The SDK's aiohttp transport, reading proxy settings from the environment only if any
+    is set: by default it looks for them (and for ~/.netrc) in a worker thread on *every*
+    request, two thread hops that add milliseconds to each message under load."""
+    from azure.core.pipeline.transport import AioHttpTransport
+
+    proxied = any(os.environ.get(name) or os.environ.get(name.upper()) for name in _PROXY_VARIABLES)
+    return AioHttpTransport(use_env_settings=proxied)
+
+
 def _create(settings: StorageSettings) -> HistoryStore:
     from azure.data.tables.aio import TableClient
 
     if settings.connection_string is not None:
-        table = TableClient.from_connection_string(settings.connection_string, table_name=settings.table)
+        table = TableClient.from_connection_string(
+            settings.connection_string, table_name=settings.table, transport=_transport()
+        )
         return HistoryStore(table)
     credential: Any
     if settings.client_id:
@@ -254,7 +281,10 @@ def _create(settings: StorageSettings) -> HistoryStore:
 
         credential = DefaultAzureCredential()
     assert settings.table_service_uri is not None
-    return HistoryStore(TableClient(settings.table_service_uri, settings.table, credential=credential))
+    table = TableClient(
+        settings.table_service_uri, settings.table, credential=credential, transport=_transport()
+    )
+    return HistoryStore(table)
 
 
 def get_store() -> HistoryStore | None:
