@@ -10,9 +10,9 @@ state), never from a payload.
 * ``connected`` / ``disconnected``: tell the room who joined or left; keep the presence row
   that ``members`` reads names from.
 * ``message`` (simple clients) and ``chat`` (subprotocol clients): check the text and the
-  per-connection rate limit, store the message (history, and the proof that this event was
-  handled: a retried event is neither stored nor broadcast twice), then broadcast
-  ``{kind, id, from, name, room, text, time}`` to the room.
+  per-connection rate limit, claim the event in storage (the proof that it was handled: a
+  retried event is neither stored nor broadcast twice), broadcast
+  ``{kind, id, from, name, room, text, time}`` to the room, then write the history rows.
 * ``history``: ``{"before": id|null, "after": id|null, "limit": n}`` -> a page of the room.
 * ``members``: who is in the room (Web PubSub's group membership), one entry per user.
 * ``typing``: ``{kind: "typing", from, name, room}`` to the room except the sender, at most
