@@ -154,7 +154,9 @@ class HistoryStore:
 
         entity = {"PartitionKey": message.room, "RowKey": event, **_message_fields(message)}
         try:
-            await self._with_table(lambda: self._table.create_entity(entity))
+            await self._with_table(
+                lambda: self._table.create_entity(entity, response_preference="return-no-content")
+            )
         except ResourceExistsError:
             earlier = _from_entity(message.room, await self._table.get_entity(message.room, event))
             await self.save(earlier)

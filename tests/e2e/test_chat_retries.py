@@ -95,6 +95,11 @@ async def lossy_stack(tmp_path: Path) -> AsyncIterator[tuple[InProcessStack, Los
     await site.start()
     try:
         async with running_stack(config) as stack:
+            # this process may have imported the app before (other tests): load its settings
+            # from the environment the stack has just set up, as a fresh process would
+            from chat import hub
+
+            hub.configure()
             proxy.target = stack.functions_url
             port = runner.addresses[0][1]
             template = f"http://{HOST}:{port}/{stack.route_prefix}/{{hub}}/{{event}}"
@@ -104,6 +109,9 @@ async def lossy_stack(tmp_path: Path) -> AsyncIterator[tuple[InProcessStack, Los
         await runner.cleanup()
         os.environ.clear()
         os.environ.update(saved_environ)
+        from chat import hub
+
+        hub.configure()
 
 
 async def test_an_event_retried_by_the_emulator_is_stored_and_broadcast_once(
