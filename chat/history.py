@@ -124,15 +124,11 @@ class HistoryStore:
     async def _with_table(self, operation: Any) -> Any:
         """Run ``operation()``; if the table does not exist yet (a fresh Azurite), create it once."""
         from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-        from azure.data.tables import TableTransactionError
 
         try:
             return await operation()
-        except (ResourceNotFoundError, TableTransactionError) as missing:
-            # every operation passed here writes or queries: "not found" can only be the table
-            table_missing = isinstance(missing, ResourceNotFoundError) or "TableNotFound" in str(missing)
-            if not table_missing:
-                raise
+        except ResourceNotFoundError:
+            # every operation passed here inserts, upserts or queries: "not found" is the table
             async with self._table_lock:  # concurrent first events create it once
                 if not self._table_ready:
                     try:
