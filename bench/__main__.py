@@ -44,6 +44,12 @@ BENCHMARKS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
         (),
         ("--quick",),
     ),
+    (
+        "chat",
+        "chat message end to end (send -> every member) with vs without history writes",
+        (),
+        ("--seconds", "3", "--rounds", "2"),
+    ),
 )
 TIMEOUT = 600.0  # per benchmark
 

@@ -223,16 +223,17 @@
     }
     const from = typeof data.from === "string" ? data.from : "someone";
     const mine = from === session.userId;
+    const label = typeof data.name === "string" && data.name ? data.name : from; // display name
     if (data.kind === "chat" && typeof data.text === "string") {
       if (mine) {
         confirmOwn(data.text);
       }
-      append(chatItem(from, data.text, data.time, mine));
+      append(chatItem(label, data.text, data.time, mine));
     } else if (data.kind === "joined") {
-      notice(mine ? `You joined ${data.room || session.room}` : `${from} joined`, "presence", data.time);
+      notice(mine ? `You joined ${data.room || session.room}` : `${label} joined`, "presence", data.time);
     } else if (data.kind === "left" && !mine) {
       // Our own "left" can only be an earlier connection's, seen after a reconnect: skip it.
-      notice(`${from} left`, "presence", data.time);
+      notice(`${label} left`, "presence", data.time);
     }
   }
 
@@ -259,7 +260,7 @@
       if (typeof message.userId === "string" && message.userId) {
         session.userId = message.userId;
       }
-      setStatus("online", `Connected as ${session.userId} in ${session.room}`);
+      setStatus("online", `Connected as ${session.name} in ${session.room}`);
       setComposerEnabled(true);
       const focused = document.activeElement;
       if (!focused || focused === document.body || focused === ui.roomTitle) {

@@ -34,6 +34,9 @@ def test_the_app_lists_the_chat_functions_with_routes_methods_and_auth_levels() 
         "chat_disconnected": ("chat/disconnected", ["POST"], anonymous),
         "chat_message": ("chat/message", ["POST"], anonymous),
         "chat_chat": ("chat/chat", ["POST"], anonymous),
+        "chat_history": ("chat/history", ["POST"], anonymous),
+        "chat_members": ("chat/members", ["POST"], anonymous),
+        "chat_typing": ("chat/typing", ["POST"], anonymous),
         "negotiate": ("negotiate", ["GET"], anonymous),
         "index": ("index", ["GET"], anonymous),
         "static": ("static/{name}", ["GET"], anonymous),
@@ -46,12 +49,10 @@ def test_hub_url_template_matches_host_json_route_prefix() -> None:
 
 
 def test_importing_the_app_loads_no_identity_jwt_or_service_sdk() -> None:
-    """Cold start: those are imported on first use (keyless mode, Entra, first REST call)."""
-    code = (
-        "import sys, function_app; "
-        "print(sorted(m for m in ('azure.identity', 'jwt', 'azure.messaging.webpubsubservice', 'aiohttp') "
-        "if m in sys.modules))"
-    )
+    """Cold start: those are imported on first use (keyless mode, Entra, first REST call,
+    first history read or write)."""
+    lazy = ("azure.identity", "jwt", "azure.messaging.webpubsubservice", "aiohttp", "azure.data.tables")
+    code = f"import sys, function_app; print(sorted(m for m in {lazy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -59,10 +59,11 @@ async def test_stops_cleanly_with_clients_connected(
 ) -> None:
     running = start_stack_process(tmp_path, access_key=new_access_key())
     try:
-        ports = (_port(running.functions_url), _port(running.emulator_url))
+        # Azurite too: it is a child process and must be gone with the stack
+        ports = (_port(running.functions_url), _port(running.emulator_url), _port(running.storage_url))
         assert all(_accepts_connections(port) for port in ports)
         client = await RawClient.connect(http, running, "leaver", "lobby")
-        await client.wait_for(presence("joined", "leaver", "lobby"))
+        await client.wait_for(presence("joined", client.user_id, "lobby"))
         started = time.monotonic()
         code = running.stop(signum, timeout=CLEAN_STOP_SECONDS)
         elapsed = time.monotonic() - started
@@ -84,3 +85,13 @@ async def test_a_taken_port_is_reported_and_nothing_is_left_running(
         start_stack_process(tmp_path, access_key=new_access_key(), extra_args=("--functions-port", taken))
     assert "Cannot start" in str(failed.value)
     assert "address already in use" in str(failed.value).lower()
+
+
+async def test_a_taken_azurite_port_is_reported_and_nothing_is_left_running(
+    stack: StackProcess, tmp_path: Path
+) -> None:
+    taken = str(_port(stack.storage_url))
+    with pytest.raises(StackStartError) as failed:
+        start_stack_process(tmp_path, access_key=new_access_key(), extra_args=("--storage-port", taken))
+    assert "Cannot start" in str(failed.value)
+    assert f"port {taken} for Azurite is taken" in str(failed.value)

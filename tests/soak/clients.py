@@ -21,6 +21,7 @@ import asyncio
 import json
 import random
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,7 @@ class Visit:
     ending: str = ""  # "close" | "drop" (no recovery: the emulator's window expires)
     probes: list[int] = field(default_factory=list)  # probe numbers, in order of arrival
     chats: set[str] = field(default_factory=set)
+    chat_repeats: list[str] = field(default_factory=list)  # chat texts received again (new sequence id)
     sent: list[Chat] = field(default_factory=list)
     recoveries: int = 0
     duplicates: int = 0  # replayed sequence ids already seen (expected after a recovery)
@@ -108,6 +110,7 @@ class SoakClient:
         self._pong: asyncio.Future[None] | None = None
         self._next_ack = 0
         self._chat_count = 0
+        self._tag = uuid.uuid4().hex[:6]  # chat texts are unique across runs of the same index
 
     async def run(self) -> None:
         while time.monotonic() < self._settings.deadline:
@@ -206,7 +209,10 @@ class SoakClient:
                     if data.get("kind") == "probe" and data.get("room") == visit.room:
                         visit.probes.append(int(data["n"]))
                     elif data.get("kind") == "chat":
-                        visit.chats.add(str(data.get("text")))
+                        text = str(data.get("text"))
+                        if text in visit.chats:  # a second broadcast of one message
+                            visit.chat_repeats.append(text)
+                        visit.chats.add(text)
             elif kind == "ack":
                 future = self._acks.pop(int(message["ackId"]), None)
                 if future is not None and not future.done():
@@ -224,7 +230,8 @@ class SoakClient:
         self._chat_count += 1
         self._next_ack += 1
         ack_id = self._next_ack
-        chat = Chat(text=f"c{self.index}-{self._chat_count}", room=visit.room, t_start=time.monotonic())
+        text = f"c{self.index}-{self._tag}-{self._chat_count}"
+        chat = Chat(text=text, room=visit.room, t_start=time.monotonic())
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._acks[ack_id] = future
         frame = {

@@ -5,7 +5,10 @@ function app unchanged or, for some ``POST`` events (never the ``OPTIONS`` abuse
 check), answered with a fault instead:
 
 * **slow**: wait ``slow_seconds`` (uniform), then forward;
-* **error**: answer 500, 502 or 503 without forwarding (the emulator retries 5xx).
+* **error**: answer 500, 502 or 503 without forwarding (the emulator retries 5xx);
+* **lost** (only ``lost_events``, e.g. ``chat``): forward, let the app handle it, then answer
+  502 as if the app's answer had been lost: the emulator retries and the app sees the same
+  event (same ``ce-id``) again, which it must neither store nor broadcast twice.
 
 Decisions come from one ``random.Random(seed)``. At most ``max_faults_per_event``
 attempts of the same event (same connection id and ``ce-id``: a retry repeats both) fail,
@@ -42,6 +45,8 @@ class FaultPlan:
     error_rate: float = 0.04
     slow_seconds: tuple[float, float] = (1.0, 3.0)
     max_faults_per_event: int = 2
+    lost_rate: float = 0.0
+    lost_events: tuple[str, ...] = ("chat",)
 
 
 @dataclass
@@ -86,11 +91,16 @@ class FaultProxy:
 
     def _decide(self, key: tuple[str, str, str]) -> str | None:
         draw = self._random.random()
-        if draw < self.plan.error_rate and self._faults[key] < self.plan.max_faults_per_event:
+        can_fail = self._faults[key] < self.plan.max_faults_per_event
+        if draw < self.plan.error_rate and can_fail:
             self._faults[key] += 1
             return "error"
         if draw < self.plan.error_rate + self.plan.slow_rate:
             return "slow"
+        lost_draw = self._random.random()
+        if key[1] in self.plan.lost_events and lost_draw < self.plan.lost_rate and can_fail:
+            self._faults[key] += 1
+            return "lost"
         return None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -98,6 +108,7 @@ class FaultProxy:
         event = request.path.rstrip("/").rsplit("/", 1)[-1]
         connection_id = request.headers.get(CE_CONNECTION_ID, "")
         body = await request.read()
+        fault = None
         if request.method == "POST":
             fault = self._decide((connection_id, event, request.headers.get(CE_ID, "")))
             if fault == "error":
@@ -118,6 +129,9 @@ class FaultProxy:
             self.counts.forward_errors[type(exc).__name__] += 1
             return web.Response(status=504, text="proxy could not reach the app")
         self.counts.app_statuses[(event, status)] += 1
+        if fault == "lost":
+            self.counts.injected["lost"] += 1
+            return web.Response(status=502, text="injected fault: the app's answer was lost")
         if connection_id and event in ("connect", "connected", "disconnected"):
             self.counts.per_connection[connection_id][event] += 1
         return web.Response(status=status, body=answer_body, headers=answer_headers)

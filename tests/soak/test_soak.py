@@ -5,7 +5,8 @@ with a fault-injecting proxy between them. Marked ``soak`` (and ``e2e``: real se
                                             │ events            ▲ REST sends (chat, probes)
                                             ▼                   │
                                   FaultProxy (this process) ──▶ function_app on devhost.functions
-                                  slow 1-3 s / 5xx, seeded         (child process)
+                                  slow 1-3 s / 5xx / lost          (child process) ──▶ Azurite
+                                  answers, seeded                  (history: every chat message)
 
 For ``SOAK_SECONDS`` (default 60) ``SOAK_CLIENTS`` (default 500) clients, half of them
 ``json.reliable.webpubsub.azure.v1``, visit one of ``SOAK_ROOMS`` rooms, chat, sometimes drop
@@ -20,7 +21,10 @@ and recover their TCP connection, leave and come back. Meanwhile this process se
 (c) the emulator is back at its baseline: no connections, groups, users, sessions, background
     tasks or per-connection objects, and its traced heap growth since the baseline (tracemalloc,
     started after a warm-up) is under ``HEAP_TOLERANCE`` of what the peak load needed;
-(d) the function app answered no forwarded event with a 5xx (statuses counted at the proxy).
+(d) the function app answered no forwarded event with a 5xx (statuses counted at the proxy);
+(e) history: every acknowledged chat message is stored exactly once, although the proxy
+    "lost" the app's answer to some of them (``lost_rate``: the emulator retried those, so
+    the app handled them twice), and no client received any chat message twice.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +48,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+
+from devhost.storage import RunningAzurite, start_azurite
 
 from .clients import Settings, SoakClient, Visit
 from .proxy import FaultPlan, FaultProxy
@@ -64,6 +70,8 @@ HEAP_TOLERANCE = 0.05  # of the peak heap growth; see (c) above
 # Always tolerated: bounded caches (yarl URLs, json key memo), dict tables sized for the peak.
 HEAP_FLOOR = 1024 * 1024
 START_TIMEOUT = 30.0
+LOST_RATE = float(os.environ.get("SOAK_LOST_RATE", "0.05"))  # chat events whose answer is "lost"
+HISTORY_TABLE = "soakhistory"
 _SCRUBBED_PREFIXES = ("WebPubSub", "Chat", "DEVHOST_", "AzureFunctionsJobHost", "WEBSITE_AUTH", "SOAK_")
 
 pytestmark = [pytest.mark.soak, pytest.mark.e2e, pytest.mark.timeout(SECONDS + 240)]
@@ -134,12 +142,14 @@ class Stack:
     control_url: str
     functions_url: str
     connection_string: str
+    storage: RunningAzurite
 
 
 @pytest.fixture
 async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     key = "soak-" + secrets.token_urlsafe(32)
-    proxy = FaultProxy(FaultPlan(seed=SEED))
+    proxy = FaultProxy(FaultPlan(seed=SEED, lost_rate=LOST_RATE))
+    storage = await start_azurite(HOST, 0, tmp_path / "azurite")
     runner = web.AppRunner(proxy.app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, HOST, 0)
@@ -165,7 +175,13 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         connection_string = f"Endpoint={emulator_url};AccessKey={key};Version=1.0;"
         settings = tmp_path / "local.settings.json"
         rooms = ",".join(f"r{i}" for i in range(ROOMS))
-        values = {"FUNCTIONS_WORKER_RUNTIME": "python", "ChatAllowQueryUserName": "true", "ChatRooms": rooms}
+        values = {
+            "FUNCTIONS_WORKER_RUNTIME": "python",
+            "ChatAllowGuests": "true",
+            "ChatRooms": rooms,
+            "ChatRateLimitMessages": "1000",
+            "ChatHistoryTable": HISTORY_TABLE,
+        }
         settings.write_text(json.dumps({"IsEncrypted": False, "Values": values}))
         functions = _spawn(
             [
@@ -181,7 +197,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
                 str(settings),
             ],
             tmp_path / "functions.log",
-            _env(WebPubSubConnectionString=connection_string),
+            _env(WebPubSubConnectionString=connection_string, ChatStorage=storage.connection_string),
         )
         children.append(functions)
         match = await asyncio.to_thread(_wait_for_line, functions, r"listening on (http://\S+)")
@@ -194,6 +210,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
             control_url=f"http://{HOST}:{ports['control_port']}",
             functions_url=match.group(1),
             connection_string=connection_string,
+            storage=storage,
         )
         for child in children:  # the key must never reach a log
             assert key not in child.log.read_text(errors="replace"), (
@@ -203,6 +220,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         for child in reversed(children):
             child.stop()
         await runner.cleanup()
+        await storage.stop()
 
 
 # -- load ----------------------------------------------------------------------------------------
@@ -238,6 +256,19 @@ async def send_probes(
             *(one_room(room, i * PROBE_INTERVAL / len(rooms)) for i, room in enumerate(rooms))
         )
     return sent
+
+
+async def stored_chats(stack: Stack, rooms: list[str]) -> dict[str, Counter[str]]:
+    """Text -> how many history rows (``m<id>``: one per stored message) hold it, per room."""
+    from azure.data.tables.aio import TableClient
+
+    stored: dict[str, Counter[str]] = {}
+    async with TableClient.from_connection_string(stack.storage.connection_string, HISTORY_TABLE) as table:
+        for room in rooms:
+            query = "PartitionKey eq @room and RowKey gt 'm' and RowKey lt 'n'"
+            rows = table.query_entities(query, parameters={"room": room}, select=["text"])
+            stored[room] = Counter([row["text"] async for row in rows])
+    return stored
 
 
 async def get_stats(http: aiohttp.ClientSession, stack: Stack) -> dict:
@@ -357,6 +388,7 @@ async def test_soak_with_faults_loses_nothing_and_leaks_nothing(stack: Stack) ->
         probes = await probes_task
         final = await wait_idle(http, stack, SETTLE_TIMEOUT)
         settle_seconds = time.monotonic() - started - load_seconds
+        stored = await stored_chats(stack, rooms)
         # Every client has gone, so the upstream's work is done: stop the function app so its
         # pooled keep-alive REST connections to the emulator (bounded by the SDK's pool limit,
         # not by the number of clients) close before the heap is read.
@@ -376,6 +408,11 @@ async def test_soak_with_faults_loses_nothing_and_leaks_nothing(stack: Stack) ->
     reliable = summarize_loss([v for v in visits if v.reliable], probes, chats)
     plain = summarize_loss([v for v in visits if not v.reliable], probes, chats)
     sent_chats = [c for v in visits for c in v.sent]
+    # the warm-up's chats are in history too: check every acknowledged chat of both phases
+    acked = [(v.room, c.text) for v in all_visits for c in v.sent if c.ok]
+    not_stored = [text for room, text in acked if stored.get(room, Counter())[text] == 0]
+    stored_twice = sorted(text for counts in stored.values() for text, n in counts.items() if n > 1)
+    received_twice = [text for v in all_visits for text in v.chat_repeats]
     heap_growth = final["traced_bytes"]
     heap_allowed = max(HEAP_FLOOR, HEAP_TOLERANCE * peak["traced_bytes"])
     report = {
@@ -403,6 +440,13 @@ async def test_soak_with_faults_loses_nothing_and_leaks_nothing(stack: Stack) ->
         "injected": dict(counts.injected),
         "proxy_forward_errors": dict(counts.forward_errors),
         "app_statuses": {f"{e} {s}": n for (e, s), n in sorted(counts.app_statuses.items())},
+        "history": {
+            "acked_chats": len(acked),
+            "stored_rows": sum(sum(c.values()) for c in stored.values()),
+            "not_stored": not_stored[:10],
+            "stored_twice": stored_twice[:10],
+            "received_twice": received_twice[:10],
+        },
         "reliable_loss": reliable,
         "json_loss (not asserted)": plain,
         "heap": {
@@ -448,6 +492,11 @@ async def test_soak_with_faults_loses_nothing_and_leaks_nothing(stack: Stack) ->
     # (d) no 5xx from the function app for the events the proxy forwarded
     if counts.server_errors() or counts.forward_errors:
         broken.append(f"(d) the app answered 5xx: {counts.server_errors()} {dict(counts.forward_errors)}")
+    # (e) each acknowledged chat stored once, none stored or broadcast twice, retries happened
+    if not_stored or stored_twice or received_twice:
+        broken.append(f"(e) history: {report['history']}")
+    if LOST_RATE > 0 and not counts.injected["lost"]:
+        broken.append("(e) no answer was 'lost': the retried-event path was not exercised")
     assert not broken, "\n".join(broken)
 
 
