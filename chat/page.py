@@ -15,13 +15,14 @@ DOM as HTML (the page only ever uses ``textContent``).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import azure.functions as func
 
 from .app import blueprint
+from .identity import PRINCIPAL_ID_HEADER, platform_auth_enabled
 
 STATIC = Path(__file__).parent / "static"
 FILES = {
@@ -67,9 +68,28 @@ def _load(name: str) -> _Cached:
     return cached
 
 
+GUEST_FLAG = b'<meta name="chat-auth" content="guest">'
+SIGNED_IN_FLAG = b'<meta name="chat-auth" content="signed-in">'
+
+
+def _signed_in(req: func.HttpRequest) -> bool:
+    """App Service Authentication signed this visitor in (its headers count only when it is on)."""
+    return platform_auth_enabled() and bool(req.headers.get(PRINCIPAL_ID_HEADER))
+
+
+def _page(req: func.HttpRequest) -> _Cached:
+    """index.html, telling the script whether to skip the name prompt (a flag, no user data)."""
+    cached = _load("index.html")
+    if not _signed_in(req):
+        return cached
+    body = cached.body.replace(GUEST_FLAG, SIGNED_IN_FLAG)
+    return replace(cached, body=body, etag=cached.etag[:-1] + '-s"')
+
+
 def _file(req: func.HttpRequest, name: str) -> func.HttpResponse:
-    cached = _load(name)
-    headers = {**SECURITY_HEADERS, "Cache-Control": "no-cache", "ETag": cached.etag}
+    cached = _page(req) if name == "index.html" else _load(name)
+    # private: the page differs for signed-in visitors, so no shared cache may keep it.
+    headers = {**SECURITY_HEADERS, "Cache-Control": "no-cache, private", "ETag": cached.etag}
     if cached.etag in (req.headers.get("if-none-match") or ""):
         return func.HttpResponse(status_code=304, headers=headers)
     return func.HttpResponse(cached.body, mimetype=FILES[name], charset="utf-8", headers=headers)

@@ -17,7 +17,7 @@
 // Room broadcasts arrive with "from":"group" or "from":"server" depending on the service
 // version; the payload's `kind` and `room` say what a frame is, so both are read the same way.
 
-import { Connection, Refused, negotiate } from "./connection.js";
+import { Connection } from "./connection.js";
 import { Timeline } from "./timeline.js";
 import { Composer } from "./composer.js";
 import { Sidebar } from "./sidebar.js";
@@ -147,7 +147,7 @@ const connection = new Connection({
   onNegotiated(body) {
     state.userId = typeof body.userId === "string" ? body.userId : state.userId;
     state.name = typeof body.name === "string" && body.name ? body.name : state.name || state.userId;
-    state.guest = body.guest !== false;
+    state.guest = typeof body.guest === "boolean" ? body.guest : !state.signedIn;
     if (Array.isArray(body.rooms) && body.rooms.length) {
       state.rooms = body.rooms.filter((room) => typeof room === "string");
     }
@@ -560,16 +560,19 @@ function showRoomChoices(rooms, selected) {
 
 function join(name, room) {
   state.name = name;
-  remember(window.localStorage, NAME_KEY, state.signedIn ? "" : name);
+  if (!state.signedIn) {
+    remember(window.localStorage, NAME_KEY, name);
+  }
   ui.joinPanel.hidden = true;
   ui.chatPanel.hidden = false;
   enterRoom(room);
   ui.roomTitle.focus(); // the composer is disabled until connected, then takes the focus
-  connection.start(room, state.signedIn ? "" : name);
+  connection.start(room, name);
 }
 
 // Ends the session and shows the join form; `reason` is shown there when given.
 function leave(reason, body = {}) {
+  sidebar.close(false);
   connection.stop();
   failPending("you left the room");
   remember(window.sessionStorage, ROOM_KEY, "");
@@ -610,7 +613,7 @@ ui.joinForm.addEventListener("submit", (event) => {
   }
   ui.name.setAttribute("aria-invalid", "false");
   ui.joinError.textContent = "";
-  join(state.signedIn ? state.name : name, ui.room.value || state.rooms[0] || "");
+  join(state.signedIn ? "" : name, ui.room.value || state.rooms[0] || "");
 });
 
 ui.leave.addEventListener("click", () => leave(""));
@@ -625,44 +628,23 @@ document.addEventListener("visibilitychange", () => {
 
 // ---- start: who are we, which rooms are there ------------------------------------------------
 
-async function boot() {
+function boot() {
+  // The page tells whether App Service Authentication signed this visitor in (a flag only,
+  // no user data): signed-in users skip the name prompt, guests are not probed with a request
+  // that would fail.
+  const auth = document.querySelector('meta[name="chat-auth"]');
+  state.signedIn = Boolean(auth && auth.content === "signed-in");
   const wanted = decodeURIComponent(location.hash.slice(1)) || recall(window.sessionStorage, ROOM_KEY);
   const rememberedName = recall(window.localStorage, NAME_KEY);
   const rejoin = Boolean(recall(window.sessionStorage, ROOM_KEY));
   ui.name.value = rememberedName;
-  let probe = null;
-  try {
-    // Without a name: a signed-in user gets a token (and skips the name prompt); a guest
-    // learns the rooms, or is told what is missing.
-    probe = await negotiate(wanted, "");
-  } catch (error) {
-    const body = error instanceof Refused ? error.body : {};
-    if (Array.isArray(body.rooms)) {
-      state.rooms = body.rooms;
-    }
-    showSignIn(body);
-    if (!(error instanceof Refused)) {
-      ui.joinError.textContent = "The server cannot be reached; try again in a moment.";
-    }
-  }
-  if (probe) {
-    state.rooms = Array.isArray(probe.rooms) && probe.rooms.length ? probe.rooms : [probe.room];
-    state.userId = probe.userId || "";
-    if (probe.guest === false) {
-      state.signedIn = true;
-      state.guest = false;
-      state.name = probe.name || probe.userId;
-      ui.nameField.hidden = true;
-      ui.name.required = false;
-      showIdentity();
-    } else if (!rememberedName && typeof probe.name === "string") {
-      ui.name.value = probe.name;
-    }
-  }
-  const room = state.rooms.includes(wanted) ? wanted : probe?.room || state.rooms[0] || "";
-  showRoomChoices(state.rooms.length ? state.rooms : room ? [room] : [], room);
-  if (state.signedIn || (rejoin && rememberedName)) {
-    join(state.signedIn ? state.name : rememberedName, room);
+  showRoomChoices(wanted ? [wanted] : [], wanted);
+  if (state.signedIn) {
+    state.guest = false;
+    ui.nameField.hidden = true;
+    join("", wanted);
+  } else if (rejoin && rememberedName) {
+    join(rememberedName, wanted);
   } else {
     ui.name.focus();
   }

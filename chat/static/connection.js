@@ -53,9 +53,12 @@ export class Connection {
     this.timer = 0;
     this.ticker = 0;
     this.nextAckId = 1; // ackId 0 was refused by early service versions: start at 1
-    window.addEventListener("online", () => this.active && this.connect());
+    window.addEventListener("online", () => this.active && !this.ready && this.connect());
+    // Offline: say so at once and stop retrying; back online: connect without waiting.
     window.addEventListener("offline", () => {
-      if (this.active && !this.ready) {
+      if (this.active) {
+        this.generation += 1;
+        this.closeSocket(true);
         this.showOffline();
       }
     });
@@ -201,11 +204,14 @@ export class Connection {
     this.connect();
   }
 
-  closeSocket() {
+  closeSocket(lost = false) {
     const socket = this.socket;
     this.socket = null;
     if (socket) {
       socket.close(1000, "leaving");
+      if (lost) {
+        this.onLost(socket.chatReady);
+      }
     }
   }
 

@@ -47,7 +47,7 @@ export class Sidebar {
     this.menu.setAttribute("aria-expanded", "true");
     const current = this.sidebar.querySelector("[aria-current='true']") || this.sidebar.querySelector("button");
     if (current) {
-      current.focus();
+      requestAnimationFrame(() => current.focus()); // once the drawer is rendered visible
     }
   }
 
