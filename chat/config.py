@@ -1,39 +1,108 @@
 """Settings of the chat sample (read on each use, so tests and restarts see changes).
 
-``ChatRooms``               comma list of rooms a client may ask for (default below)
-``ChatAllowQueryUserName``  ``true``: negotiate accepts ``?name=`` without sign-in (local dev only)
-``ChatTokenMinutes``        client access token lifetime (default 10)
+``ChatRooms``                      comma list of rooms, in the order clients show them
+``ChatAllowGuests``                ``false`` requires sign-in (App Service Authentication); default on
+``ChatTokenMinutes``               client access token lifetime (1-60, default 10)
+``ChatRateLimitMessages``          chat messages a connection may send per window (default 10)
+``ChatRateLimitSeconds``           that window in seconds (default 10)
+``ChatStorage``                    history store, key mode: a storage connection string
+                                   (``UseDevelopmentStorage=true`` is Azurite on its default port)
+``ChatStorage__tableServiceUri``   history store, identity mode: ``https://<account>.table.core.windows.net``
+``ChatStorage__clientId``          identity mode: client id of a user-assigned managed identity
+``ChatHistoryTable``               table name (default ``chathistory``)
+
+Without ``ChatStorage`` settings the chat still works, but keeps no history and cannot
+recognise a retried event (both are logged once).
 """
 
 from __future__ import annotations
 
 import os
-import re
+from typing import NamedTuple
 
 DEFAULT_ROOM = "lobby"
 DEFAULT_ROOMS = ("lobby", "general", "random")
 MAX_TEXT_LENGTH = 2000
 DEFAULT_TOKEN_MINUTES = 10
-USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,63}$")
+DEFAULT_RATE_MESSAGES = 10
+DEFAULT_RATE_SECONDS = 10
+TYPING_INTERVAL_SECONDS = 2.0
+DEFAULT_TABLE = "chathistory"
 
 ROOMS_SETTING = "ChatRooms"
-ALLOW_QUERY_USER_NAME_SETTING = "ChatAllowQueryUserName"
+ALLOW_GUESTS_SETTING = "ChatAllowGuests"
 TOKEN_MINUTES_SETTING = "ChatTokenMinutes"
+RATE_MESSAGES_SETTING = "ChatRateLimitMessages"
+RATE_SECONDS_SETTING = "ChatRateLimitSeconds"
+STORAGE_SETTING = "ChatStorage"
+STORAGE_URI_SETTING = "ChatStorage__tableServiceUri"
+STORAGE_CLIENT_ID_SETTING = "ChatStorage__clientId"
+TABLE_SETTING = "ChatHistoryTable"
+
+_FALSE = {"0", "false", "no", "off"}
+# Characters Table Storage refuses in a PartitionKey (rooms are partition keys).
+_KEY_FORBIDDEN = set("/\\#?")
 
 
-def allowed_rooms() -> frozenset[str]:
+class StorageSettings(NamedTuple):
+    connection_string: str | None
+    table_service_uri: str | None
+    client_id: str | None
+    table: str
+
+    def __repr__(self) -> str:  # a connection string may hold an account key
+        return f"StorageSettings(table={self.table!r}, identity={self.table_service_uri is not None})"
+
+
+def _is_room_name(room: str) -> bool:
+    return 0 < len(room) <= 64 and room.isprintable() and not (_KEY_FORBIDDEN & set(room))
+
+
+def allowed_rooms() -> tuple[str, ...]:
+    """The configured rooms in their configured order (duplicates and unusable names dropped)."""
     raw = os.environ.get(ROOMS_SETTING, "")
-    rooms = {room.strip() for room in raw.split(",") if room.strip()}
-    return frozenset(rooms or DEFAULT_ROOMS)
+    rooms = dict.fromkeys(room.strip() for room in raw.split(",") if _is_room_name(room.strip()))
+    return tuple(rooms) or DEFAULT_ROOMS
 
 
-def allow_query_user_name() -> bool:
-    return os.environ.get(ALLOW_QUERY_USER_NAME_SETTING, "").strip().lower() in {"1", "true", "yes"}
+def default_room() -> str:
+    rooms = allowed_rooms()
+    return DEFAULT_ROOM if DEFAULT_ROOM in rooms else rooms[0]
+
+
+def allow_guests() -> bool:
+    return os.environ.get(ALLOW_GUESTS_SETTING, "").strip().lower() not in _FALSE
+
+
+def _int_setting(name: str, default: int, low: int, high: int) -> int:
+    try:
+        value = int(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return min(max(value, low), high)
 
 
 def token_minutes() -> int:
-    try:
-        minutes = int(os.environ.get(TOKEN_MINUTES_SETTING, DEFAULT_TOKEN_MINUTES))
-    except ValueError:
-        return DEFAULT_TOKEN_MINUTES
-    return min(max(minutes, 1), 60)
+    return _int_setting(TOKEN_MINUTES_SETTING, DEFAULT_TOKEN_MINUTES, 1, 60)
+
+
+def rate_limit() -> tuple[int, int]:
+    """(messages, seconds): at most that many chat messages per connection per window."""
+    return (
+        _int_setting(RATE_MESSAGES_SETTING, DEFAULT_RATE_MESSAGES, 1, 10_000),
+        _int_setting(RATE_SECONDS_SETTING, DEFAULT_RATE_SECONDS, 1, 3600),
+    )
+
+
+def storage_settings() -> StorageSettings | None:
+    """Where history lives, or ``None`` when no store is configured."""
+    connection_string = os.environ.get(STORAGE_SETTING, "").strip() or None
+    uri = os.environ.get(STORAGE_URI_SETTING, "").strip() or None
+    if connection_string is None and uri is None:
+        return None
+    return StorageSettings(
+        connection_string=connection_string if uri is None else None,
+        table_service_uri=uri,
+        client_id=os.environ.get(STORAGE_CLIENT_ID_SETTING, "").strip() or None,
+        table=os.environ.get(TABLE_SETTING, "").strip() or DEFAULT_TABLE,
+    )

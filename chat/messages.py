@@ -1,8 +1,15 @@
 """What the chat sends to rooms and callers, and how incoming text is checked.
 
-Every broadcast is a JSON object with ``kind``: ``chat`` messages carry
-``{kind, from, room, text, time}``; ``joined``/``left`` notices carry
-``{kind, from, room, time}``; replies to a refused message are ``{kind: "error", reason}``.
+Every broadcast is a JSON object with ``kind``:
+
+* ``chat``: ``{kind, id, from, name, room, text, time}`` (``id`` is server-assigned and sorts
+  by time, see ``ids.py``; ``from`` is the user id, ``name`` the display name);
+* ``joined``/``left``: ``{kind, from, name, room, time}``;
+* ``typing``: ``{kind, from, name, room}`` (to everyone in the room but the typist).
+
+Replies to the caller: ``{kind: "error", reason}`` for a refused message,
+``{kind: "history", room, messages: [chat, ...], more}`` and
+``{kind: "members", room, members: [{userId, name, guest}, ...]}``.
 """
 
 from __future__ import annotations
@@ -18,10 +25,12 @@ from .config import MAX_TEXT_LENGTH
 class ChatMessage(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
-    kind: Literal["chat", "joined", "left"]
+    kind: Literal["chat", "joined", "left", "typing"]
+    id: str | None = None
     sender: str = Field(serialization_alias="from")
+    name: str | None = None
     room: str
-    time: str
+    time: str | None = None
     text: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -32,8 +41,10 @@ class InvalidText(ValueError):
     """The text is empty, too long, or not text at all; ``str(self)`` is shown to the sender."""
 
 
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def iso_time(now_ms: int | None = None) -> str:
+    """UTC time as ``2026-01-02T03:04:05.678Z`` (now, or ``now_ms`` since the epoch)."""
+    moment = datetime.now(UTC) if now_ms is None else datetime.fromtimestamp(now_ms / 1000, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def extract_text(data: Any) -> str:

@@ -1,8 +1,9 @@
 """``python -m devhost``: the whole chat on this machine, no Azure account needed.
 
-Starts the Web PubSub emulator and the Functions dev host in one process, points the app's
-``WebPubSubConnectionString`` at the emulator and the emulator's hubs at the app, prints the chat
-page URL and runs until Ctrl-C (SIGINT) or SIGTERM, then stops both servers.
+Starts Azurite (the storage emulator, for the chat history), the Web PubSub emulator and the
+Functions dev host, points the app's ``WebPubSubConnectionString`` at the emulator, ``ChatStorage``
+at Azurite and the emulator's hubs at the app, prints the chat page URL and runs until Ctrl-C
+(SIGINT) or SIGTERM, then stops all three. History is kept in ``.azurite/`` (git-ignored).
 
 Keys (optional, from the environment so they stay out of ``ps``): ``DEVHOST_ACCESS_KEY`` is the
 emulator's access key (default: the official emulator's well-known development key).
@@ -30,9 +31,11 @@ from .stack import (
     DEFAULT_HOST,
     DEFAULT_HUBS,
     DEFAULT_PUBLIC_HOST,
+    DEFAULT_STORAGE_DIR,
     StackConfig,
     start_stack,
 )
+from .storage import DEFAULT_TABLE_PORT, AzuriteError
 
 logger = logging.getLogger("devhost")
 
@@ -57,6 +60,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=DEFAULT_EMULATOR_PORT,
         help=f"Web PubSub emulator port (default {DEFAULT_EMULATOR_PORT}; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--storage-port",
+        type=int,
+        default=DEFAULT_TABLE_PORT,
+        help=f"Azurite table service port (default {DEFAULT_TABLE_PORT}; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--storage-dir",
+        type=Path,
+        default=None,
+        help=f"Azurite's data folder (default <app-dir>/{DEFAULT_STORAGE_DIR})",
+    )
+    parser.add_argument(
+        "--no-storage",
+        action="store_true",
+        help="do not start Azurite; the app uses ChatStorage from its settings (unset: no history)",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
     parser.add_argument(
@@ -91,6 +111,9 @@ async def serve(args: argparse.Namespace) -> int:
         settings_path=args.settings,
         access_key=os.environ.get(ACCESS_KEY_VARIABLE) or None,
         app_access_key=os.environ.get(APP_ACCESS_KEY_VARIABLE) or None,
+        storage=not args.no_storage,
+        storage_port=args.storage_port,
+        storage_dir=args.storage_dir.resolve() if args.storage_dir else None,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -101,7 +124,14 @@ async def serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         logger.error("Cannot start: %s (is another copy running? try other --*-port values)", exc)
         return 1
-    except (ConfigError, SettingsError, HostConfigError, DiscoveryError, RouteTemplateError) as exc:
+    except (
+        ConfigError,
+        SettingsError,
+        HostConfigError,
+        DiscoveryError,
+        RouteTemplateError,
+        AzuriteError,
+    ) as exc:
         logger.error("Cannot start: %s", exc)
         return 1
     if config.app_access_key:
@@ -111,6 +141,8 @@ async def serve(args: argparse.Namespace) -> int:
     # Machine-readable lines (tests read them) followed by the one a person needs.
     print(f"Web PubSub emulator: {stack.emulator_url}", flush=True)
     print(f"Functions host: {stack.functions_url}", flush=True)
+    if stack.storage is not None:
+        print(f"Azurite tables: http://{config.host}:{stack.storage.port}", flush=True)
     print(f"Chat page: {stack.page_url}  (open it in two windows; Ctrl+C stops)", flush=True)
     try:
         await stop.wait()

@@ -1,10 +1,12 @@
-"""The whole local chat on one event loop: the Web PubSub emulator plus the Functions dev host.
+"""The whole local chat on one event loop: the Web PubSub emulator plus the Functions dev host,
+with Azurite (a child process) holding the chat history.
 
 Startup order matters:
 
-1. start the emulator (its port may be 0: the bound port is known afterwards);
-2. point ``WebPubSubConnectionString`` at it, in ``os.environ``, *before* the function app is
-   imported, so the app signs client tokens and checks ``ce-signature`` with the emulator's key;
+1. start Azurite's table service and the emulator (port 0: a free port);
+2. point ``WebPubSubConnectionString`` at the emulator and ``ChatStorage``/``AzureWebJobsStorage``
+   at Azurite, in ``os.environ``, *before* the function app is imported, so the app signs
+   client tokens and checks ``ce-signature`` with the emulator's key;
 3. import the function app and start the Functions dev host;
 4. tell the emulator to deliver each hub's events to ``http://<host>:<port>/<prefix>/{hub}/{event}``.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from pathlib import Path
 from devhost.emulator import EmulatorConfig, EventHandler, RunningEmulator, run_emulator
 from devhost.functions import RunningHost, create_app, start_host
 from devhost.functions.app import HOST_INFO
+from devhost.storage import DEFAULT_TABLE_PORT, RunningAzurite, start_azurite
 from shared.service import close_service_clients
 from shared.settings import CONNECTION_STRING
 
@@ -35,6 +39,9 @@ DEFAULT_FUNCTIONS_PORT = 7071
 DEFAULT_EMULATOR_PORT = 8080
 DEFAULT_HUBS = ("chat",)
 PAGE_ROUTE = "index"
+DEFAULT_STORAGE_DIR = ".azurite"  # under the app directory; git-ignored
+# Settings that get Azurite's connection string (the chat's history store, the Functions host's).
+STORAGE_SETTINGS = ("ChatStorage", "AzureWebJobsStorage")
 
 
 @dataclass(kw_only=True)
@@ -53,6 +60,9 @@ class StackConfig:
     # The key the *app* is given. None means the emulator's key. Anything else makes every
     # event fail ce-signature verification: only useful to show that the app refuses it.
     app_access_key: str | None = None
+    storage: bool = True  # run Azurite for the chat history; False: ChatStorage as the settings say
+    storage_port: int = DEFAULT_TABLE_PORT  # 0 picks a free port
+    storage_dir: Path | None = None  # Azurite's data; default <app_dir>/.azurite
 
     def __repr__(self) -> str:  # keys never reach logs
         return (
@@ -71,6 +81,7 @@ class RunningStack:
     route_prefix: str
     connection_string: str  # what the app was given (contains a key: never log it)
     _saved_env: dict[str, str | None]
+    storage: RunningAzurite | None = None
 
     @property
     def functions_url(self) -> str:
@@ -104,6 +115,9 @@ class RunningStack:
                 await self.emulator.stop()
             finally:
                 await close_service_clients()
+                await _close_history_stores()
+                if self.storage is not None:
+                    await self.storage.stop()
                 _restore(os.environ, self._saved_env)
 
 
@@ -119,12 +133,24 @@ async def start_stack(config: StackConfig) -> RunningStack:
     )
     if config.access_key is not None:
         emulator_config.access_key = config.access_key
-    emulator = await run_emulator(emulator_config)
+    storage: RunningAzurite | None = None
+    if config.storage:
+        location = config.storage_dir or config.app_dir / DEFAULT_STORAGE_DIR
+        storage = await start_azurite(config.host, config.storage_port, location)
+    try:
+        emulator = await run_emulator(emulator_config)
+    except BaseException:
+        if storage is not None:
+            await storage.stop()
+        raise
     saved: dict[str, str | None] = {}
     try:
         app_key = config.app_access_key or emulator_config.access_key
         connection_string = f"Endpoint={emulator.endpoint};AccessKey={app_key};Version=1.0;"
-        saved = _set(os.environ, {CONNECTION_STRING: connection_string})
+        values = {CONNECTION_STRING: connection_string}
+        if storage is not None:  # without it, the settings file decides (e.g. your own Azurite)
+            values.update(dict.fromkeys(STORAGE_SETTINGS, storage.connection_string))
+        saved = _set(os.environ, values)
         app = create_app(
             config.app_dir,
             settings_path=config.settings_path,
@@ -133,6 +159,8 @@ async def start_stack(config: StackConfig) -> RunningStack:
         functions = await start_host(app, host=config.host, port=config.functions_port)
     except BaseException:
         await emulator.stop()
+        if storage is not None:
+            await storage.stop()
         _restore(os.environ, saved)
         raise
     route_prefix = app[HOST_INFO].route_prefix
@@ -151,6 +179,7 @@ async def start_stack(config: StackConfig) -> RunningStack:
         route_prefix=route_prefix,
         connection_string=connection_string,
         _saved_env=saved,
+        storage=storage,
     )
 
 
@@ -162,6 +191,14 @@ async def running_stack(config: StackConfig) -> AsyncIterator[RunningStack]:
         yield stack
     finally:
         await stack.stop()
+
+
+async def _close_history_stores() -> None:
+    """Close the chat sample's Table Storage clients, if the app loaded it (a fork may not)."""
+    history = sys.modules.get("chat.history")
+    close = getattr(history, "close_stores", None)
+    if close is not None:
+        await close()
 
 
 def _set(environ: MutableMapping[str, str], values: dict[str, str]) -> dict[str, str | None]:

@@ -126,11 +126,13 @@ class Recorder:
             self.history.append(item)
             self._changed.notify_all()
 
-    async def wait_for(self, predicate: Predicate, timeout: float = WAIT) -> Received:
+    async def wait_for(self, predicate: Predicate, timeout: float = WAIT, since: int = 0) -> Received:
+        """The first item (from index ``since`` of ``history``) matching ``predicate``."""
+
         async def find() -> Received:
             async with self._changed:
                 while True:
-                    for item in self.history:
+                    for item in self.history[since:]:
                         if predicate(item):
                             return item
                     await self._changed.wait()
@@ -149,11 +151,13 @@ class Recorder:
 class RawClient(Recorder):
     """A WebSocket client on aiohttp. With ``subprotocol=None`` it is a *simple* client."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, user_id: str, room: str) -> None:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, negotiated: dict[str, Any]) -> None:
         super().__init__()
         self.ws = ws
-        self.user_id = user_id
-        self.room = room
+        self.negotiated = negotiated
+        self.user_id: str = negotiated["userId"]
+        self.name: str = negotiated["name"]
+        self.room: str = negotiated["room"]
         self._next_ack = 1
         self._reader = asyncio.create_task(self._read())
 
@@ -177,7 +181,7 @@ class RawClient(Recorder):
             why = [line for line in stack.output if "refused" in line or "rejected" in line]
             raise UpgradeRefused(refused.status, "\n".join(why[-4:])) from None
         assert ws.protocol == subprotocol, f"server picked {ws.protocol!r}"
-        client = cls(ws, negotiated["userId"], negotiated["room"])
+        client = cls(ws, negotiated)
         if subprotocol:
             await client.wait_for(lambda item: item.source == "system" and item.data == "connected")
         return client
@@ -210,12 +214,25 @@ class RawClient(Recorder):
         if self.ws.protocol is None:
             await self.ws.send_str(text)
             return 0
+        return await self.send_event("chat", {"text": text})
+
+    async def send_event(self, event: str, data: Any) -> int:
+        """A custom event with JSON data and an ackId (returned); JSON clients only."""
         ack_id = self._next_ack
         self._next_ack += 1
-        await self.ws.send_json(
-            {"type": "event", "event": "chat", "dataType": "json", "data": {"text": text}, "ackId": ack_id}
-        )
+        await self.ws.send_json({"type": "event", "event": event, "dataType": "json", "data": data, "ackId": ack_id})
         return ack_id
+
+    async def request(self, event: str, data: Any, kind: str) -> dict[str, Any]:
+        """Send a custom event and wait for the server's reply of ``kind`` to it."""
+        seen = len(self.history)
+        await self.send_event(event, data)
+
+        def reply(item: Received) -> bool:
+            return item.source == "server" and isinstance(item.data, dict) and item.data.get("kind") == kind
+
+        found = await self.wait_for(reply, since=seen)
+        return found.data  # type: ignore[no-any-return]
 
     async def wait_for_ack(self, ack_id: int) -> dict:
         item = await self.wait_for(lambda r: r.source == "ack" and r.data == ack_id)
@@ -237,13 +254,16 @@ class SdkClient(Recorder):
         super().__init__()
         from azure.messaging.webpubsubclient.aio import WebPubSubClient, WebPubSubClientCredential
 
-        self.user_id = name
+        self.user_id = ""  # assigned by the server at negotiate
+        self.name = name
         self.room = room
         self.negotiations = 0
 
         async def client_access_url() -> str:
             self.negotiations += 1
-            return (await negotiate(session, stack, name, room))["url"]
+            negotiated = await negotiate(session, stack, name, room)
+            self.user_id = negotiated["userId"]
+            return negotiated["url"]
 
         self.client = WebPubSubClient(
             credential=WebPubSubClientCredential(client_access_url_provider=client_access_url),

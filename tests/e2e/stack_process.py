@@ -26,13 +26,13 @@ REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
-_URL_LINE = re.compile(r"^(Web PubSub emulator|Functions host): (http://\S+)")
+_URL_LINE = re.compile(r"^(Web PubSub emulator|Functions host|Azurite tables): (http://\S+)")
 # Variables of the developer's shell that would change how the app under test behaves.
 _SCRUBBED_PREFIXES = ("WebPubSub", "Chat", "DEVHOST_", "AzureFunctionsJobHost", "WEBSITE_AUTH")
 
 TEST_SETTINGS = {
     "FUNCTIONS_WORKER_RUNTIME": "python",
-    "ChatAllowQueryUserName": "true",
+    "ChatAllowGuests": "true",
     "ChatRooms": "lobby,general,random",
     "ChatTokenMinutes": "5",
 }
@@ -49,6 +49,7 @@ class StackProcess:
     app_access_key: str  # what the app was given (differs only in the wrong-key test)
     functions_url: str = ""
     emulator_url: str = ""
+    storage_url: str = ""  # Azurite's table endpoint
     output: list[str] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _reader: threading.Thread | None = None
@@ -142,8 +143,12 @@ def start_stack_process(
     app_access_key: str | None = None,
     settings: dict[str, str] | None = None,
     extra_args: tuple[str, ...] = (),
+    storage_dir: Path | None = None,
 ) -> StackProcess:
     """Start ``python -m devhost`` on free ports and wait until it prints its URLs.
+
+    Azurite keeps its data in ``storage_dir`` (default ``<work_dir>/azurite``): pass the
+    same folder to a second stack to see the first one's history.
 
     Raises:
         StackStartError: the child exited or printed nothing usable within ``START_TIMEOUT``.
@@ -169,6 +174,10 @@ def start_stack_process(
         str(REPO),
         "--settings",
         str(settings_path),
+        "--storage-port",
+        "0",
+        "--storage-dir",
+        str(storage_dir or work_dir / "azurite"),
         *extra_args,
     ]
     process = subprocess.Popen(
@@ -193,6 +202,8 @@ def start_stack_process(
         match = _URL_LINE.match(line)
         if match and match.group(1) == "Functions host":
             stack.functions_url = match.group(2)
+        elif match and match.group(1) == "Azurite tables":
+            stack.storage_url = match.group(2)
         elif match:
             stack.emulator_url = match.group(2)
     if not (stack.functions_url and stack.emulator_url):

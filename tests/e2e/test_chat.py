@@ -31,13 +31,15 @@ async def test_negotiate_gives_an_emulator_url_for_the_requested_room(
         assert response.headers["Cache-Control"] == "no-store"
     emulator_ws = stack.emulator_url.replace("http://", "ws://")
     assert body["url"].startswith(f"{emulator_ws}/client/hubs/chat?access_token=")
-    assert body["url"].endswith("&room=general")
-    assert (body["userId"], body["room"]) == (name, "general")
+    assert "&room=general&" in body["url"]
+    assert body["userId"].startswith("guest-") and body["userId"] != name
+    assert (body["name"], body["guest"], body["room"]) == (name, True, "general")
+    assert body["rooms"] == ["lobby", "general", "random"]
 
     async with http.get(stack.api("negotiate"), params={"name": name, "room": "attic"}) as response:
         assert response.status == 400
         assert "room" in (await response.json())["error"]
-    async with http.get(stack.api("negotiate"), params={"name": "<script>", "room": "lobby"}) as response:
+    async with http.get(stack.api("negotiate"), params={"name": "\u202eevil", "room": "lobby"}) as response:
         assert response.status == 400
 
 
@@ -48,22 +50,25 @@ async def test_sdk_and_raw_clients_chat_and_see_each_other_join_and_leave(
     alice = await SdkClient.connect(http, stack, alice_name, "lobby")
     try:
         assert alice.negotiations == 1
-        await alice.wait_for(presence("joined", alice_name, "lobby"))
+        await alice.wait_for(presence("joined", alice.user_id, "lobby"))
         bob = await RawClient.connect(http, stack, bob_name, "lobby")
-        await bob.wait_for(presence("joined", bob_name, "lobby"))
-        await alice.wait_for(presence("joined", bob_name, "lobby"))
+        bob_id = bob.user_id
+        await bob.wait_for(presence("joined", bob_id, "lobby"))
+        joined = await alice.wait_for(presence("joined", bob_id, "lobby"))
+        assert joined.data["name"] == bob_name
 
         ack_id = await bob.send_chat("hello from bob")
-        got = await alice.wait_for(chat("hello from bob", bob_name, "lobby"))
+        got = await alice.wait_for(chat("hello from bob", bob_id, "lobby"))
         assert got.data["time"].endswith("Z")
+        assert got.data["name"] == bob_name and len(got.data["id"]) == 21
         assert (await bob.wait_for_ack(ack_id))["success"] is True
-        await bob.wait_for(chat("hello from bob", bob_name))  # the sender sees its own message too
+        await bob.wait_for(chat("hello from bob", bob_id))  # the sender sees its own message too
 
         await alice.send_chat("hi bob, from the SDK")
-        await bob.wait_for(chat("hi bob, from the SDK", alice_name, "lobby"))
+        await bob.wait_for(chat("hi bob, from the SDK", alice.user_id, "lobby"))
 
         await bob.close()
-        await alice.wait_for(presence("left", bob_name, "lobby"))
+        await alice.wait_for(presence("left", bob_id, "lobby"))
     finally:
         await alice.close()
 
@@ -76,15 +81,15 @@ async def test_simple_client_chats_through_the_message_event(
     plain = await RawClient.connect(http, stack, plain_name, "random", subprotocol=None)
     try:
         assert plain.ws.protocol is None
-        await listener.wait_for(presence("joined", plain_name, "random"))
+        await listener.wait_for(presence("joined", plain.user_id, "random"))
         await plain.send_chat("  plain text frame  ")
-        await listener.wait_for(chat("plain text frame", plain_name, "random"))
+        await listener.wait_for(chat("plain text frame", plain.user_id, "random"))
         # Simple clients get the broadcast JSON as a text frame of its own.
-        raw = await plain.wait_for(chat("plain text frame", plain_name))
+        raw = await plain.wait_for(chat("plain text frame", plain.user_id))
         assert raw.source == "raw"
 
         await listener.send_chat("reply to plain")
-        await plain.wait_for(chat("reply to plain", json_name, "random"))
+        await plain.wait_for(chat("reply to plain", listener.user_id, "random"))
     finally:
         await plain.close()
         await listener.close()
@@ -97,11 +102,11 @@ async def test_rooms_are_separate(stack: StackProcess, http: aiohttp.ClientSessi
     try:
         await lobby.send_chat("lobby only")
         await general.send_chat("general only")
-        await lobby.wait_for(chat("lobby only", in_lobby))
-        await general.wait_for(chat("general only", in_general))
-        await lobby.assert_never(any_chat_from(in_general), within=0.5)
-        await general.assert_never(any_chat_from(in_lobby), within=0.1)
-        await lobby.assert_never(presence("joined", in_general), within=0)
+        await lobby.wait_for(chat("lobby only", lobby.user_id))
+        await general.wait_for(chat("general only", general.user_id))
+        await lobby.assert_never(any_chat_from(general.user_id), within=0.5)
+        await general.assert_never(any_chat_from(lobby.user_id), within=0.1)
+        await lobby.assert_never(presence("joined", general.user_id), within=0)
     finally:
         await lobby.close()
         await general.close()
@@ -127,11 +132,11 @@ async def test_empty_and_overlong_text_get_an_error_reply_and_the_connection_sta
             assert error.source == "server"
 
         await sender.send_chat("still here")
-        await watcher.wait_for(chat("still here", sender_name, "general"))
+        await watcher.wait_for(chat("still here", sender.user_id, "general"))
         assert not sender.ws.closed
         await watcher.assert_never(chat(too_long), within=0)
         await watcher.assert_never(lambda item: item.data == {"kind": "chat", "text": ""}, within=0)
-        assert len([item for item in watcher.history if any_chat_from(sender_name)(item)]) == 1
+        assert len([item for item in watcher.history if any_chat_from(sender.user_id)(item)]) == 1
     finally:
         await sender.close()
         await watcher.close()
@@ -154,7 +159,7 @@ async def test_a_sender_cannot_choose_its_name_or_room_in_the_message(
             }
         )
         got = await watcher.wait_for(chat("who am i"))
-        assert (got.data["from"], got.data["room"]) == (mallory, "lobby")
+        assert (got.data["from"], got.data["name"], got.data["room"]) == (sender.user_id, mallory, "lobby")
         # Publishing straight to a group is not allowed: the token only grants join/leave.
         await sender.ws.send_json(
             {
