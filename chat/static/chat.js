@@ -309,11 +309,13 @@ function onHistory(data) {
   } else {
     keepingBottom(() => timeline.addHistory(messages));
   }
-  if (request.kind !== "gap" && messages.length < request.limit) {
+  // `more` says whether the server has more in that direction (else: a full page may have more).
+  const more = typeof data.more === "boolean" ? data.more : messages.length >= request.limit;
+  if (request.kind !== "gap" && !more) {
     state.exhausted = true;
     ui.log.dataset.start = "true";
   }
-  if (request.kind === "gap" && messages.length >= request.limit && timeline.lastId) {
+  if (request.kind === "gap" && more && timeline.lastId) {
     requestHistory("gap", { before: null, after: timeline.lastId, limit: GAP_PAGE });
   }
   requestAnimationFrame(() => {
