@@ -120,9 +120,9 @@ export class Timeline {
     return this.insert({ type: "notice", text, kind, date: parseTime(time), showTime: time !== null });
   }
 
-  /** Many history messages at once (one render); returns how many were new. */
+  /** Many history messages at once; returns how many were new. */
   addHistory(messages) {
-    let added = 0;
+    const fresh = [];
     for (const message of messages) {
       if (!message || typeof message.text !== "string" || (message.id && this.ids.has(message.id))) {
         continue;
@@ -136,13 +136,47 @@ export class Timeline {
         date: parseTime(message.time),
       };
       entry.mine = this.isMine(entry);
-      this.place(entry);
-      added += 1;
+      entry.key = { t: entry.date.getTime(), id: entry.id, seq: ++this.seq };
+      fresh.push(entry);
     }
-    if (added) {
+    if (!fresh.length) {
+      return 0;
+    }
+    fresh.sort((a, b) => compareKeys(a.key, b.key));
+    const first = this.entries[0];
+    if (first && compareKeys(fresh[fresh.length - 1].key, first.key) < 0) {
+      this.prepend(fresh); // an older page: only the new items and the old first one are built
+    } else {
+      for (const entry of fresh) {
+        this.entries.push(entry);
+      }
+      this.entries.sort((a, b) => compareKeys(a.key, b.key));
       this.render();
     }
-    return added;
+    for (const entry of fresh) {
+      if (entry.id) {
+        this.ids.add(entry.id);
+      }
+    }
+    return fresh.length;
+  }
+
+  prepend(older) {
+    const first = this.entries[0];
+    // The old first item (and the date line above it) may now continue the last older one.
+    while (this.list.firstChild && this.list.firstChild !== first.node) {
+      this.list.firstChild.remove();
+    }
+    first.node.remove();
+    const fragment = document.createDocumentFragment();
+    let previous;
+    for (const entry of older) {
+      fragment.append(...this.nodesFor(entry, previous));
+      previous = entry;
+    }
+    fragment.append(...this.nodesFor(first, previous));
+    this.list.prepend(fragment);
+    this.entries = older.concat(this.entries);
   }
 
   remove(entry) {
