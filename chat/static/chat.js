@@ -53,6 +53,7 @@ const ui = {
   roomTitle: $("room-title"),
   leave: $("leave"),
   log: $("log"),
+  messages: $("messages"),
   typing: $("typing"),
 };
 
@@ -73,7 +74,7 @@ const state = {
   membersTimer: 0,
 };
 
-const timeline = new Timeline(ui.log, (entry) => Boolean(state.userId) && entry.from === state.userId);
+const timeline = new Timeline(ui.messages, (entry) => Boolean(state.userId) && entry.from === state.userId);
 
 // ---- small helpers ----------------------------------------------------------------------
 

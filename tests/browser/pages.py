@@ -108,6 +108,13 @@ class Window:
             hidden,
         )
 
+    async def open_drawer(self) -> None:
+        """Phones: open the rooms and people drawer and wait until it has slid in."""
+        await self.page.get_by_role("button", name="Rooms and people").click()
+        await self.page.wait_for_function(
+            "() => getComputedStyle(document.getElementById('sidebar')).transform === 'none'"
+        )
+
     async def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"

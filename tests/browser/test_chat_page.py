@@ -177,7 +177,7 @@ async def test_rooms_and_people_are_a_sidebar_on_desktop_and_a_drawer_on_phones(
         menu = phone.page.get_by_role("button", name="Rooms and people")
         drawer = phone.page.locator("#sidebar")
         await expect(drawer).to_be_hidden()
-        await menu.click()
+        await phone.open_drawer()
         await expect(menu).to_have_attribute("aria-expanded", "true")
         await expect(drawer).to_be_visible()
         await expect(phone.page.get_by_role("button", name="# lobby")).to_be_focused()
