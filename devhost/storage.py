@@ -64,8 +64,8 @@ def _free_port(host: str) -> int:
 
 
 def _die_with_parent() -> None:
-    # Linux: SIGTERM Azurite if this process dies without stopping it (e.g. SIGKILL).
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    # Linux: stop Azurite (SIGINT: it saves its data) if this process dies without stopping it.
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
 
 
 @dataclass
@@ -80,8 +80,9 @@ class RunningAzurite:
         return table_connection_string(self.host, self.port)
 
     async def stop(self) -> None:
+        """SIGINT: the signal on which Azurite writes its data to disk before it exits."""
         if self.process.returncode is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGINT)
             try:
                 await asyncio.wait_for(self.process.wait(), 10)
             except TimeoutError:
@@ -112,6 +113,7 @@ async def _start_once(command: Path, host: str, port: int, location: Path | None
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        start_new_session=True,  # a terminal's Ctrl-C reaches us; we stop Azurite once, cleanly
     )
     assert process.stdout is not None
     output: list[str] = []

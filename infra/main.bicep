@@ -72,8 +72,8 @@ param upstreamEntraAudience string = ''
 @description('Optional sign-in for the chat: client id of an existing Entra app registration for App Service Authentication. Empty: no sign-in.')
 param authClientId string = ''
 
-@description('Demo only: let the chat page pick a display name without sign-in (ChatAllowQueryUserName=true). Anyone can impersonate any name.')
-param allowGuestNames bool = false
+@description('Guests may chat without signing in: the server assigns each browser a guest id (a signed cookie), the visitor picks only a display name. false requires sign-in (authClientId).')
+param allowGuests bool = true
 
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -180,7 +180,9 @@ module api './app/api.bicep' = {
     accessKeysSecretUri: keyVault.outputs.accessKeysSecretUri
     entraAudience: upstreamEntraAudience
     entraAllowedAppIds: entraUpstreamEnabled ? webPubSubIdentity.outputs.clientId : ''
-    allowGuestNames: allowGuestNames
+    allowGuests: allowGuests
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    chatTableName: storage.outputs.chatTableName
   }
 }
 
@@ -248,6 +250,7 @@ module rbac './app/rbac.bicep' = {
     principalId: principalId
     principalType: principalType
     storageAccountName: storage.outputs.name
+    chatTableName: storage.outputs.chatTableName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     webPubSubName: webPubSub.outputs.name
     devWebPubSubName: devWebPubSubEnabled ? devWebPubSub.outputs.name : ''
@@ -272,5 +275,5 @@ output WEBPUBSUB_DEV_ENDPOINT string = devWebPubSubEnabled ? devWebPubSub.output
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output WEBPUBSUB_KEYS_SECRET_NAME string = keyVault.outputs.accessKeysSecretName
 output EASY_AUTH_ENABLED bool = !empty(authClientId)
-output GUEST_NAMES_ENABLED bool = allowGuestNames
+output GUESTS_ENABLED bool = allowGuests
 output UPSTREAM_ENTRA_ENABLED bool = entraUpstreamEnabled

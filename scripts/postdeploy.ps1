@@ -44,10 +44,10 @@ if ($wpsHost) {
 
 if ($env:EASY_AUTH_ENABLED -eq 'true') {
     Write-Host "Sign in:      $baseUrl/.auth/login/aad?post_login_redirect_uri=/api/index"
-} elseif ($env:GUEST_NAMES_ENABLED -ne 'true') {
-    Write-Host "Note: no sign-in is configured, so the chat cannot issue tokens. Either"
+} elseif ($env:GUESTS_ENABLED -eq 'false') {
+    Write-Host "Note: guests are off and no sign-in is configured, so the chat cannot issue tokens. Either"
     Write-Host "  azd env set AUTH_CLIENT_ID <app registration client id>   (Entra sign-in), or"
-    Write-Host "  azd env set ALLOW_GUEST_NAMES true                        (demo only: anyone picks a name)"
+    Write-Host "  azd env set CHAT_ALLOW_GUESTS true                        (guests with server-assigned ids)"
     Write-Host "then run 'azd provision'. See docs/deploy.md."
 }
 Write-Host ""

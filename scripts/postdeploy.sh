@@ -39,10 +39,10 @@ is_true() { case "$1" in [Tt]rue|1) return 0 ;; *) return 1 ;; esac; }
 
 if is_true "${EASY_AUTH_ENABLED:-false}"; then
   echo "Sign in:      $base_url/.auth/login/aad?post_login_redirect_uri=/api/index"
-elif ! is_true "${GUEST_NAMES_ENABLED:-false}"; then
-  echo "Note: no sign-in is configured, so the chat cannot issue tokens. Either"
+elif ! is_true "${GUESTS_ENABLED:-true}"; then
+  echo "Note: guests are off and no sign-in is configured, so the chat cannot issue tokens. Either"
   echo "  azd env set AUTH_CLIENT_ID <app registration client id>   (Entra sign-in), or"
-  echo "  azd env set ALLOW_GUEST_NAMES true                        (demo only: anyone picks a name)"
+  echo "  azd env set CHAT_ALLOW_GUESTS true                        (guests with server-assigned ids)"
   echo "then run 'azd provision'. See docs/deploy.md."
 fi
 echo ""

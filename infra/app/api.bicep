@@ -61,8 +61,14 @@ param entraAudience string = ''
 @description('Entra upstream auth: client ids allowed to call (the Web PubSub identity).')
 param entraAllowedAppIds string = ''
 
-@description('Demo only: negotiate accepts a display name from the query string.')
-param allowGuestNames bool = false
+@description('Guests may chat without signing in (server-assigned guest ids, a display name of their choice). false requires sign-in.')
+param allowGuests bool = true
+
+@description('Table endpoint of the storage account, e.g. https://<account>.table.core.windows.net/.')
+param storageTableEndpoint string
+
+@description('Table that holds the chat history.')
+param chatTableName string
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
@@ -153,7 +159,12 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // Keys used only to validate ce-signature; resolved from Key Vault, never stored here.
     WebPubSubAccessKeys: '@Microsoft.KeyVault(SecretUri=${accessKeysSecretUri})'
     WebPubSubAllowedOrigins: webPubSubHostName
-    ChatAllowQueryUserName: allowGuestNames ? 'true' : 'false'
+    ChatAllowGuests: allowGuests ? 'true' : 'false'
+    // Chat history: keyless Table Storage with the app's identity (Storage Table Data Contributor).
+    ChatStorage__tableServiceUri: storageTableEndpoint
+    ChatStorage__credential: 'managedidentity'
+    ChatStorage__clientId: identityClientId
+    ChatHistoryTable: chatTableName
   }, entraSettings)
 }
 

@@ -18,6 +18,9 @@ param principalId string = ''
 param principalType string = 'User'
 
 param storageAccountName string
+
+@description('Table of the chat history: the only table the app may read and write.')
+param chatTableName string
 param applicationInsightsName string
 param webPubSubName string
 
@@ -28,6 +31,8 @@ param devWebPubSubName string = ''
 var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 // Monitoring Metrics Publisher: Entra-authenticated telemetry ingestion.
 var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'
+// Storage Table Data Contributor: the chat history, scoped to its one table.
+var storageTableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 // Web PubSub Service Owner: data-plane REST (send, groups, client tokens).
 var webPubSubServiceOwnerRoleId = '12cf5a90-567b-43ae-8102-96cf46c7d9b4'
 
@@ -35,6 +40,16 @@ var assignToDeployer = !empty(principalId)
 
 resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
   name: storageAccountName
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2024-01-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
+resource chatTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01' existing = {
+  parent: tableService
+  name: chatTableName
 }
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -54,6 +69,17 @@ resource appStorageBlobDataOwner 'Microsoft.Authorization/roleAssignments@2022-0
   scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataOwnerRoleId)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The narrowest scope Azure RBAC offers for table data: this one table, not the account.
+resource appStorageTableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(chatTable.id, appPrincipalId, storageTableDataContributorRoleId)
+  scope: chatTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataContributorRoleId)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }

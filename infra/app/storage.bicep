@@ -1,5 +1,6 @@
 // Host storage for the function app: keyless (shared keys off), with the blob container that
-// Flex Consumption deploys the app package to. Access is granted by role in rbac.bicep.
+// Flex Consumption deploys the app package to and the table that holds the chat history.
+// Access is granted by role in rbac.bicep.
 
 @description('Storage account name (3-24 lower-case letters and digits).')
 param name string
@@ -12,6 +13,9 @@ param tags object = {}
 
 @description('Blob container that receives the deployment package.')
 param deploymentContainerName string
+
+@description('Table that holds the chat history (the app setting ChatHistoryTable).')
+param chatTableName string = 'chathistory'
 
 resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
   name: name
@@ -50,6 +54,18 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2024-01-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource chatTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01' = {
+  parent: tableService
+  name: chatTableName
+}
+
 output name string = storage.name
 output resourceId string = storage.id
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
+output tableEndpoint string = storage.properties.primaryEndpoints.table
+output chatTableName string = chatTable.name

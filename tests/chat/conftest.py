@@ -26,7 +26,14 @@ async def recorder(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[RestRecorde
     )
     # Upstream requests in these tests come from the "real" resource host, not the recorder.
     monkeypatch.setenv("WebPubSubAllowedOrigins", ENDPOINT_HOST)
-    monkeypatch.setenv("ChatAllowQueryUserName", "true")
+    monkeypatch.setenv("ChatAllowGuests", "true")
+    for name in (
+        "ChatStorage",
+        "ChatStorage__tableServiceUri",
+        "ChatRateLimitMessages",
+        "ChatRateLimitSeconds",
+    ):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("ChatRooms", raising=False)
     monkeypatch.delenv("WEBSITE_AUTH_ENABLED", raising=False)
     from chat import hub

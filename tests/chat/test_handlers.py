@@ -38,7 +38,8 @@ async def test_connect_takes_the_user_from_the_verified_token_not_the_query(
         "groups": ["general"],
         "subprotocol": "json.webpubsub.azure.v1",
     }
-    assert decoded_state(response.headers) == {"room": "general"}
+    # an unsigned ?name= is not trusted: the display name falls back to the user id
+    assert decoded_state(response.headers) == {"room": "general", "name": "alice"}
 
 
 async def test_connect_falls_back_to_the_sub_claim(recorder: RestRecorder, invoke: Invoke) -> None:

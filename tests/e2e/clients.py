@@ -220,7 +220,9 @@ class RawClient(Recorder):
         """A custom event with JSON data and an ackId (returned); JSON clients only."""
         ack_id = self._next_ack
         self._next_ack += 1
-        await self.ws.send_json({"type": "event", "event": event, "dataType": "json", "data": data, "ackId": ack_id})
+        await self.ws.send_json(
+            {"type": "event", "event": event, "dataType": "json", "data": data, "ackId": ack_id}
+        )
         return ack_id
 
     async def request(self, event: str, data: Any, kind: str) -> dict[str, Any]:

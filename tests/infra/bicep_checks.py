@@ -41,6 +41,8 @@ ALLOWED_API_VERSIONS: dict[str, set[str]] = {
     "Microsoft.Storage/storageAccounts": {"2024-01-01"},
     "Microsoft.Storage/storageAccounts/blobServices": {"2024-01-01"},
     "Microsoft.Storage/storageAccounts/blobServices/containers": {"2024-01-01"},
+    "Microsoft.Storage/storageAccounts/tableServices": {"2024-01-01"},
+    "Microsoft.Storage/storageAccounts/tableServices/tables": {"2024-01-01"},
     "Microsoft.OperationalInsights/workspaces": {"2025-02-01"},
     "Microsoft.Insights/components": {"2020-02-02"},
     "Microsoft.Authorization/roleAssignments": {"2022-04-01"},
@@ -53,6 +55,7 @@ ALLOWED_API_VERSIONS: dict[str, set[str]] = {
 # Built-in role definition ids (infra.md §1.7; Web PubSub Service Owner ends in ...d9b4).
 ROLE_IDS: dict[str, str] = {
     "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
     "Web PubSub Service Owner": "12cf5a90-567b-43ae-8102-96cf46c7d9b4",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
@@ -60,6 +63,8 @@ ROLE_IDS: dict[str, str] = {
 # Which resource type each role must be scoped to.
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "Storage Blob Data Owner": ("Microsoft.Storage/storageAccounts",),
+    # the chat history: the one table, never the whole account
+    "Storage Table Data Contributor": ("Microsoft.Storage/storageAccounts/tableServices/tables",),
     "Monitoring Metrics Publisher": ("Microsoft.Insights/components",),
     "Web PubSub Service Owner": ("Microsoft.SignalRService/webPubSub",),
     "Key Vault Secrets User": ("Microsoft.KeyVault/vaults", "Microsoft.KeyVault/vaults/secrets"),
@@ -86,7 +91,11 @@ REQUIRED_APP_SETTINGS = (
     "WebPubSubConnectionString__clientId",
     "WebPubSubAccessKeys",
     "WebPubSubAllowedOrigins",
-    "ChatAllowQueryUserName",
+    "ChatAllowGuests",
+    "ChatStorage__tableServiceUri",
+    "ChatStorage__credential",
+    "ChatStorage__clientId",
+    "ChatHistoryTable",
 )
 # Deprecated or forbidden on Flex Consumption, or secrets in plain text.
 FORBIDDEN_APP_SETTINGS = (
@@ -100,6 +109,8 @@ FORBIDDEN_APP_SETTINGS = (
     "AzureWebJobsStorage",
     "WebPubSubConnectionString",
     "WebPubSubAllowUnauthenticated",
+    "ChatStorage",  # a connection string (account key); Azure uses the identity settings
+    "ChatAllowQueryUserName",  # replaced by ChatAllowGuests (server-assigned guest ids)
 )
 
 # Environment variables azd itself provides to hooks (not Bicep outputs).
@@ -740,6 +751,31 @@ def check_function_app(root: Path) -> list[str]:
         problems.append("WebPubSubAccessKeys must be a @Microsoft.KeyVault(SecretUri=...) reference")
     if settings.get("WebPubSubConnectionString__credential") not in (None, "managedidentity"):
         problems.append("WebPubSubConnectionString__credential must be 'managedidentity'")
+    if settings.get("ChatStorage__credential") not in (None, "managedidentity"):
+        problems.append("ChatStorage__credential must be 'managedidentity'")
+    problems += check_chat_table(root)
+    return problems
+
+
+def check_chat_table(root: Path) -> list[str]:
+    """The table the app is told to use (ChatHistoryTable) is the one storage.bicep creates and
+    the one rbac.bicep grants the role on: all three come from storage's chatTableName output."""
+    problems = []
+    tables = list(_resources_of_type(root, "Microsoft.Storage/storageAccounts/tableServices/tables"))
+    if len(tables) != 1:
+        return [f"expected one chat history table resource, found {len(tables)}"]
+    main = parse(root / "infra" / "main.bicep")
+    modules = main.get("modules", {})
+    wired = {"api": "ChatHistoryTable", "rbac": "role scope"}
+    for module, what in wired.items():
+        params = (body(modules.get(module, {})).get("params")) or {}
+        accessed = [
+            n for n in walk(params.get("chatTableName")) if isinstance(n, str) and n != "property_accessor"
+        ]
+        if accessed != ["storage", "outputs", "chatTableName"]:
+            problems.append(
+                f"main.bicep: module {module} ({what}) does not get storage.outputs.chatTableName"
+            )
     return problems
 
 

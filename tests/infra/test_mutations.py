@@ -415,3 +415,72 @@ def test_hook_reading_a_missing_output_is_caught(project_copy: Path, schema_file
 def test_service_tag_change_is_caught(project_copy: Path, schema_file: Path) -> None:
     edit(main_bicep(project_copy), "serviceName: 'api'", "serviceName: 'backend'")
     assert_caught(checks.check_azure_yaml(project_copy, schema_file), "azd-service-name tag 'backend'")
+
+
+# --- chat history table -------------------------------------------------------------------------
+
+
+def test_missing_table_role_is_caught(project_copy: Path) -> None:
+    remove_block(app(project_copy, "rbac.bicep"), "resource appStorageTableDataContributor ")
+    assert_caught(checks.check_roles(project_copy), "grants Storage Table Data Contributor")
+
+
+def test_table_role_on_the_whole_account_is_caught(project_copy: Path) -> None:
+    edit(app(project_copy, "rbac.bicep"), "  scope: chatTable\n", "  scope: storage\n")
+    assert_caught(
+        checks.check_roles(project_copy),
+        "Storage Table Data Contributor) is scoped to Microsoft.Storage/storageAccounts,",
+    )
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        (
+            "app/api.bicep",
+            "    ChatStorage__tableServiceUri: storageTableEndpoint\n",
+            "",
+            "ChatStorage__tableServiceUri is missing",
+        ),
+        (
+            "app/api.bicep",
+            "    ChatStorage__credential: 'managedidentity'\n",
+            "    ChatStorage__credential: 'connectionstring'\n",
+            "ChatStorage__credential must be",
+        ),
+        (
+            "app/api.bicep",
+            "    ChatAllowGuests: allowGuests ? 'true' : 'false'\n",
+            "    ChatAllowQueryUserName: 'true'\n",
+            "ChatAllowQueryUserName must not",
+        ),
+        (
+            "main.bicep",
+            "    chatTableName: storage.outputs.chatTableName\n    applicationInsightsName",
+            "    chatTableName: 'othertable'\n    applicationInsightsName",
+            "module rbac (role scope)",
+        ),
+        (
+            "main.bicep",
+            "    storageTableEndpoint: storage.outputs.tableEndpoint\n    chatTableName: storage.outputs.chatTableName\n",
+            "    storageTableEndpoint: storage.outputs.tableEndpoint\n    chatTableName: 'chathistory'\n",
+            "module api (ChatHistoryTable)",
+        ),
+    ],
+)
+def test_chat_table_wiring_mistakes_are_caught(
+    project_copy: Path, file: str, old: str, new: str, message: str
+) -> None:
+    edit(project_copy / "infra" / file, old, new)
+    assert_caught(checks.check_function_app(project_copy), message)
+
+
+def test_a_second_table_resource_is_caught(project_copy: Path) -> None:
+    storage = app(project_copy, "storage.bicep")
+    text = storage.read_text(encoding="utf-8")
+    storage.write_text(
+        text
+        + "\nresource otherTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01' = {\n  parent: tableService\n  name: 'other'\n}\n",
+        encoding="utf-8",
+    )
+    assert_caught(checks.check_function_app(project_copy), "expected one chat history table")
