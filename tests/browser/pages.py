@@ -38,7 +38,12 @@ PHONE: dict[str, Any] = {
     "color_scheme": "light",
 }
 PHONE_DARK: dict[str, Any] = {**PHONE, "color_scheme": "dark"}
-SIZES = {"desktop-light": DESKTOP, "desktop-dark": DESKTOP_DARK, "phone-light": PHONE, "phone-dark": PHONE_DARK}
+SIZES = {
+    "desktop-light": DESKTOP,
+    "desktop-dark": DESKTOP_DARK,
+    "phone-light": PHONE,
+    "phone-dark": PHONE_DARK,
+}
 
 
 def unique(name: str) -> str:

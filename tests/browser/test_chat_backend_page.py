@@ -42,7 +42,9 @@ PRINCIPAL = {
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
-    running = start_stack_process(tmp_path_factory.mktemp("backend"), access_key=new_access_key(), settings=SETTINGS)
+    running = start_stack_process(
+        tmp_path_factory.mktemp("backend"), access_key=new_access_key(), settings=SETTINGS
+    )
     try:
         yield running
     finally:
@@ -139,7 +141,9 @@ async def test_gap_after_a_lost_connection_is_filled_without_duplicates(
     try:
         await alice.join(unique("Alice"))
         await bob.send_chat("before the gap")
-        await expect(alice.log().locator(".msg .text", has_text="before the gap")).to_have_count(1, timeout=WAIT_MS)
+        await expect(alice.log().locator(".msg .text", has_text="before the gap")).to_have_count(
+            1, timeout=WAIT_MS
+        )
 
         await alice.page.context.set_offline(True)
         await expect(alice.status).to_have_text("Offline: waiting for the network…", timeout=WAIT_MS)
@@ -151,7 +155,9 @@ async def test_gap_after_a_lost_connection_is_filled_without_duplicates(
         for text in ("before the gap", "during the gap 0", "during the gap 1", "during the gap 2"):
             await expect(alice.log().locator(".msg .text", has_text=text)).to_have_count(1, timeout=WAIT_MS)
         await bob.send_chat("after the gap")
-        await expect(alice.log().locator(".msg .text", has_text="after the gap")).to_have_count(1, timeout=WAIT_MS)
+        await expect(alice.log().locator(".msg .text", has_text="after the gap")).to_have_count(
+            1, timeout=WAIT_MS
+        )
         texts = await alice.log().locator(".msg .text").all_text_contents()
         tail = texts[texts.index("before the gap") :]
         assert tail == ["before the gap", *(f"during the gap {n}" for n in range(3)), "after the gap"]
@@ -197,7 +203,9 @@ async def test_people_in_the_room_and_typing(browser: Any, backend: StackProcess
         # The server excludes only the typing connection; the page hides its own user's typing.
         await expect(bob_tab.page.locator("#typing")).to_have_text("")
         await bob.message_box().press("Enter")
-        await expect(alice.log().locator(".msg .text", has_text="thinking about it")).to_be_visible(timeout=WAIT_MS)
+        await expect(alice.log().locator(".msg .text", has_text="thinking about it")).to_be_visible(
+            timeout=WAIT_MS
+        )
         await expect(alice.page.locator("#typing")).to_have_text("")
 
         # Bob closes both tabs: he leaves the list.
@@ -272,5 +280,3 @@ async def test_signed_in_user_gets_no_name_prompt_and_guests_see_the_difference(
     finally:
         await dana.close()
         await guest.close()
-
-

@@ -26,7 +26,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]  # e2e too: it starts real s
 XSS = "<img src=x onerror=alert(1)>"
 
 
-async def test_two_people_chat_grouped_with_safe_links_and_text_only(browser: Any, stack: StackProcess) -> None:
+async def test_two_people_chat_grouped_with_safe_links_and_text_only(
+    browser: Any, stack: StackProcess
+) -> None:
     from playwright.async_api import expect
 
     alice_name, bob_name = unique("Alice"), unique("Bob")
@@ -60,7 +62,9 @@ async def test_two_people_chat_grouped_with_safe_links_and_text_only(browser: An
         log_box = await alice.log().bounding_box()
         assert bubble is not None and log_box is not None
         assert bubble["width"] < log_box["width"] * 0.3, "a short message gets a small bubble"
-        assert bubble["x"] + bubble["width"] > log_box["x"] + log_box["width"] * 0.8, "own messages sit on the right"
+        assert bubble["x"] + bubble["width"] > log_box["x"] + log_box["width"] * 0.8, (
+            "own messages sit on the right"
+        )
 
         # Bob (phone) writes two lines: Shift+Enter is a new line, Enter sends.
         await bob.message_box().type("line one")
@@ -117,7 +121,9 @@ async def test_two_people_chat_grouped_with_safe_links_and_text_only(browser: An
         await alice.message_box().evaluate("node => node.removeAttribute('maxlength')")
         await alice.say("y" * 2001)
         failed = alice.log().locator(".msg.failed")
-        await expect(failed).to_contain_text("Not sent: message is longer than 2000 characters", timeout=WAIT_MS)
+        await expect(failed).to_contain_text(
+            "Not sent: message is longer than 2000 characters", timeout=WAIT_MS
+        )
         await expect(failed.get_by_role("button", name="Retry")).to_be_visible()
         await failed.get_by_role("button", name="Edit").click()
         await expect(alice.message_box()).to_have_value("y" * 2001)
@@ -171,7 +177,9 @@ async def test_rooms_and_people_are_a_sidebar_on_desktop_and_a_drawer_on_phones(
         await desktop.join(unique("Dee"))
         await expect(desktop.page.get_by_role("navigation", name="Rooms and people")).to_be_visible()
         await expect(desktop.page.get_by_role("button", name="Rooms and people")).to_be_hidden()
-        await expect(desktop.page.get_by_role("button", name="# lobby")).to_have_attribute("aria-current", "true")
+        await expect(desktop.page.get_by_role("button", name="# lobby")).to_have_attribute(
+            "aria-current", "true"
+        )
 
         await phone.join(unique("Pip"))
         menu = phone.page.get_by_role("button", name="Rooms and people")

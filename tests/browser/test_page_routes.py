@@ -25,7 +25,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 @pytest.mark.parametrize(
     ("path", "location"),
-    [("/api/index/", "/api/index"), ("/api/index/?x=1", "/api/index?x=1"), ("/api/", "/api/index"), ("/api", "/api/index")],
+    [
+        ("/api/index/", "/api/index"),
+        ("/api/index/?x=1", "/api/index?x=1"),
+        ("/api/", "/api/index"),
+        ("/api", "/api/index"),
+    ],
 )
 async def test_paths_that_lead_to_the_page(
     stack: StackProcess, http: aiohttp.ClientSession, path: str, location: str
