@@ -66,6 +66,7 @@ const state = {
   rooms: [],
   unread: 0,
   pending: new Map(), // ackId -> timeline entry of a message being sent
+  unacked: new Map(), // ackId -> event name, for every event sent and not acked yet (oldest first)
   historyQueue: [], // kinds of history requests sent and not answered yet, oldest first
   historyTimer: 0,
   exhausted: false, // the oldest message of the room is shown
@@ -175,7 +176,7 @@ const connection = new Connection({
     } else {
       requestHistory("initial", { before: null, after: null, limit: HISTORY_PAGE });
     }
-    connection.notify("members", {});
+    emit("members", {});
   },
   onFrame(message) {
     if (message.type === "ack") {
@@ -185,6 +186,9 @@ const connection = new Connection({
         timeline.addNotice(`Disconnected by the service${message.message ? `: ${message.message}` : ""}`, "error", null),
       );
     } else if (message.type === "message") {
+      if (message.from === "group" && typeof message.group === "string" && message.group !== state.room) {
+        return; // a group this page no longer shows
+      }
       onData(message.data);
     }
   },
@@ -192,6 +196,7 @@ const connection = new Connection({
     composer.setEnabled(false);
     failPending("the connection was lost");
     state.historyQueue = [];
+    state.unacked.clear();
     if (wasReady) {
       keepingBottom(() => timeline.addNotice("Connection lost.", "error", null));
     }
@@ -273,12 +278,35 @@ function onPresence(data) {
     keepingBottom(() => timeline.addNotice(`${who} left`, "presence", data.time));
   }
   clearTimeout(state.membersTimer);
-  state.membersTimer = setTimeout(() => connection.notify("members", {}), 250);
+  state.membersTimer = setTimeout(() => emit("members", {}), 250);
 }
 
+/** Send a custom event with an ackId, remembering which event it was. */
+function emit(event, data) {
+  const ackId = connection.sendEvent(event, data);
+  if (ackId) {
+    state.unacked.set(ackId, event);
+  }
+  return ackId;
+}
+
+// An error reply comes just before the ack of the event it answers: it belongs to the oldest
+// event not acked yet. A refused chat message is marked failed; a refused history request is
+// not waited for any more.
 function onErrorReply(data) {
   const reason = typeof data.reason === "string" ? data.reason : "the server refused the message";
-  if (!failOldestPending(reason)) {
+  const [ackId, event] = state.unacked.entries().next().value || [0, ""];
+  state.unacked.delete(ackId);
+  if (event === "chat" && state.pending.has(ackId)) {
+    const entry = state.pending.get(ackId);
+    state.pending.delete(ackId);
+    markFailed(entry, reason);
+    return;
+  }
+  if (event === "history") {
+    state.historyQueue.shift();
+  }
+  if (event !== "typing") {
     keepingBottom(() => timeline.addNotice(`Server: ${reason}`, "error", null));
   }
 }
@@ -286,7 +314,7 @@ function onErrorReply(data) {
 // ---- history --------------------------------------------------------------------------------
 
 function requestHistory(kind, query) {
-  if (connection.notify("history", query)) {
+  if (emit("history", query)) {
     state.historyQueue.push({ kind, limit: query.limit });
     clearTimeout(state.historyTimer);
     // A server without history never answers: don't keep waiting for it.
@@ -384,7 +412,7 @@ function send(text) {
     keepingBottom(() => timeline.addNotice("Not connected: the message was not sent.", "error", null));
     return false;
   }
-  const ackId = connection.sendEvent("chat", { text });
+  const ackId = emit("chat", { text });
   const entry = timeline.addMessage({ from: state.userId, name: state.name, text }, { sending: true, ackId });
   scrollToBottom();
   state.pending.set(ackId, entry);
@@ -417,6 +445,7 @@ function confirmOwn(data) {
 }
 
 function onAck(message) {
+  state.unacked.delete(message.ackId);
   const entry = state.pending.get(message.ackId);
   if (!entry) {
     return;
@@ -478,26 +507,13 @@ function failPending(reason) {
   state.pending.clear();
 }
 
-// An error reply comes just before the ack of the event it answers: it belongs to the oldest
-// message that is not acked yet.
-function failOldestPending(reason) {
-  for (const [ackId, entry] of state.pending) {
-    if (!entry.acked) {
-      state.pending.delete(ackId);
-      markFailed(entry, reason);
-      return true;
-    }
-  }
-  return false;
-}
-
 const composer = new Composer({
   form: $("send-form"),
   textarea: $("text"),
   button: $("send"),
   counter: $("counter"),
   onSend: send,
-  onTyping: () => connection.notify("typing", {}),
+  onTyping: () => emit("typing", {}),
 });
 
 // ---- rooms, joining and leaving -------------------------------------------------------------
@@ -539,6 +555,7 @@ const sidebar = new Sidebar({
     }
     if (room !== state.room) {
       failPending("you switched rooms");
+      state.unacked.clear();
       enterRoom(room);
       sidebar.showRooms(state.rooms, room);
       connection.switchRoom(room);

@@ -91,15 +91,6 @@ export class Connection {
     return ackId;
   }
 
-  /** A fire-and-forget event (no ack wanted: typing, history, members). */
-  notify(event, data) {
-    if (!this.ready) {
-      return false;
-    }
-    this.socket.send(JSON.stringify({ type: "event", event, dataType: "json", data }));
-    return true;
-  }
-
   clearTimers() {
     clearTimeout(this.timer);
     clearInterval(this.ticker);
