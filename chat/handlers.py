@@ -170,25 +170,32 @@ async def _chat(event: UserEvent) -> EventResponse | None:
     )
     store = history.get_store()
     event_row = history.event_key(context.connection_id, context.event_id) if context.event_id else None
-    if store is not None:
+    if store is not None and event_row is not None:
         try:
-            earlier = await store.store(message, event_row)
+            earlier = await store.claim(message, event_row)
         except AzureError:
             LOGGER.warning("storing a message failed connection=%s", context.connection_id, exc_info=True)
             return EventResponse(data=error_reply("message not saved, try again"))
         if earlier is not None:  # the service retried an event we handled: nothing more to do
             LOGGER.info("duplicate event, not sent again: connection=%s", context.connection_id)
             return None
-    try:
-        await broadcast(message.room, message.to_json())
-    except AzureError:
-        LOGGER.warning("broadcast failed connection=%s", context.connection_id, exc_info=True)
+    steps = [broadcast(message.room, message.to_json())]
+    if store is not None:
+        steps.append(store.save(message))
+    sent, *saved = await asyncio.gather(*steps, return_exceptions=True)
+    if isinstance(sent, AzureError):
+        LOGGER.warning("broadcast failed connection=%s: %s", context.connection_id, type(sent).__name__)
         if store is not None:
             try:
                 await store.forget(message, event_row)
             except AzureError:
                 LOGGER.warning("could not remove an undelivered message connection=%s", context.connection_id)
         return EventResponse(data=error_reply("message not delivered, try again"))
+    for failure in (sent, *saved):
+        if isinstance(failure, BaseException):
+            # Sent but not in history (or a bug): a 500 makes the service retry, and the
+            # retry finds the claim and writes the history rows without sending again.
+            raise failure
     return EventResponse(state=next_state)
 
 

@@ -6,17 +6,18 @@ the first letter of the RowKey:
 =====================  =========================================================  ==========
 RowKey                 what                                                        written by
 =====================  =========================================================  ==========
-``m<id>``              a chat message, ascending: "after id X" is one range read   ``store``
-``r<reverse_key(id)>`` the same message, descending: "the page before X"           ``store``
-``e<event hash>``      "event (connection id, ce-id) stored message <id>"          ``store``
+``m<id>``              a chat message, ascending: "after id X" is one range read   ``save``
+``r<reverse_key(id)>`` the same message, descending: "the page before X"           ``save``
+``e<event hash>``      "event (connection id, ce-id) is message <id>" (+ its text)  ``claim``
 ``p<connection hash>`` who is connected under which display name (members)         ``connected``
 =====================  =========================================================  ==========
 
-``store`` writes the three message rows in **one** entity-group transaction, so a message
-is either fully stored or not at all, and the event row makes a retried event (same
-``ce-id`` from the same connection: the service's retry) fail as a whole with
-``EntityAlreadyExists``: the caller then knows it has seen the event and does not
-broadcast it again.
+Sending a message costs one storage round trip before the broadcast: ``claim`` inserts the
+event row (one entity, holding the whole message). A retried event (same ``ce-id`` from the
+same connection: the service's retry) finds it there (``EntityAlreadyExists``), so the
+caller knows it has seen the event and does not broadcast it again. The two history rows
+are written by ``save`` while the broadcast is on its way (``upsert``: a retry may write
+them again, e.g. when the first attempt failed between its claim and its save).
 
 The SDK (and its aiohttp transport) is imported on first use, not at cold start. Clients
 are cached per event loop like the Web PubSub client (``shared/service.py``). Locally the
@@ -108,16 +109,13 @@ def _from_entity(room: str, entity: Any) -> StoredMessage:
     )
 
 
-def _error_code(error: Exception) -> str:
-    return str(getattr(error, "error_code", "") or "")
-
-
 class HistoryStore:
     """History and presence rows of every room, over one ``TableClient``."""
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
-        self._checked_table = False
+        self._table_ready = False
+        self._table_lock = asyncio.Lock()
 
     async def close(self) -> None:
         await self._table.close()
@@ -130,49 +128,54 @@ class HistoryStore:
         try:
             return await operation()
         except (ResourceNotFoundError, TableTransactionError) as missing:
-            if self._checked_table or _error_code(missing) != "TableNotFound":
+            # every operation passed here writes or queries: "not found" can only be the table
+            table_missing = isinstance(missing, ResourceNotFoundError) or "TableNotFound" in str(missing)
+            if not table_missing:
                 raise
-            self._checked_table = True
-            try:
-                await self._table.create_table()
-            except ResourceExistsError:
-                pass
+            async with self._table_lock:  # concurrent first events create it once
+                if not self._table_ready:
+                    try:
+                        await self._table.create_table()
+                    except ResourceExistsError:
+                        pass
+                    self._table_ready = True
             return await operation()
 
     # -- messages ------------------------------------------------------------------------------
-    async def store(self, message: StoredMessage, event: str | None) -> StoredMessage | None:
-        """Store ``message``; return ``None`` if stored now, or the message stored earlier for
-        the same ``event`` (see ``event_key``: the event was delivered twice)."""
-        from azure.data.tables import TableTransactionError
+    async def claim(self, message: StoredMessage, event: str) -> StoredMessage | None:
+        """Record that ``event`` (see ``event_key``) is ``message``: one single-entity insert.
 
-        fields, room = _message_fields(message), message.room
-        operations: list[Any] = [
-            ("create", {"PartitionKey": room, "RowKey": MESSAGE + message.id, **fields}),
-            ("create", {"PartitionKey": room, "RowKey": REVERSED + reverse_key(message.id), **fields}),
-        ]
-        if event is not None:
-            operations.append(("create", {"PartitionKey": room, "RowKey": event, "messageId": message.id}))
+        Returns ``None`` the first time. For an event seen before (the service retried it)
+        nothing is inserted: the message stored then is returned, after its history rows
+        have been written again (idempotent), in case the first attempt failed after its claim.
+        """
+        from azure.core.exceptions import ResourceExistsError
+
+        entity = {"PartitionKey": message.room, "RowKey": event, **_message_fields(message)}
         try:
-            await self._with_table(lambda: self._table.submit_transaction(operations))
-        except TableTransactionError as failed:
-            if event is None or _error_code(failed) != "EntityAlreadyExists":
-                raise
-            return await self._earlier(message.room, event)
+            await self._with_table(lambda: self._table.create_entity(entity))
+        except ResourceExistsError:
+            earlier = _from_entity(message.room, await self._table.get_entity(message.room, event))
+            await self.save(earlier)
+            return earlier
         return None
 
-    async def _earlier(self, room: str, event: str) -> StoredMessage:
-        marker = await self._table.get_entity(room, event)
-        entity = await self._table.get_entity(room, MESSAGE + marker["messageId"])
-        return _from_entity(room, entity)
+    async def save(self, message: StoredMessage) -> None:
+        """Write the history rows of ``message`` (both orders, one transaction; repeatable)."""
+        fields, room = _message_fields(message), message.room
+        operations: list[Any] = [
+            ("upsert", {"PartitionKey": room, "RowKey": MESSAGE + message.id, **fields}),
+            ("upsert", {"PartitionKey": room, "RowKey": REVERSED + reverse_key(message.id), **fields}),
+        ]
+        await self._with_table(lambda: self._table.submit_transaction(operations))
 
     async def forget(self, message: StoredMessage, event: str | None) -> None:
-        """Undo ``store`` (the broadcast failed and the sender is told to try again)."""
+        """Undo ``claim`` and ``save`` (the broadcast failed and the sender is told to try again)."""
         keys = [MESSAGE + message.id, REVERSED + reverse_key(message.id)]
         if event is not None:
             keys.append(event)
-        await self._table.submit_transaction(
-            [("delete", {"PartitionKey": message.room, "RowKey": key}) for key in keys]
-        )
+        for key in keys:  # each may be absent: delete_entity does not raise for that
+            await self._table.delete_entity(message.room, key)
 
     async def page(self, room: str, *, before: str | None, after: str | None, limit: int) -> Page:
         """Up to ``limit`` messages strictly between ``after`` and ``before`` (ids; None: open).

@@ -32,6 +32,8 @@ async def recorder(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[RestRecorde
         "ChatStorage__tableServiceUri",
         "ChatRateLimitMessages",
         "ChatRateLimitSeconds",
+        "ChatTokenMinutes",
+        "WebPubSubAccessKeys",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("ChatRooms", raising=False)

@@ -10,6 +10,7 @@ The emulator retries after 1 s with the same ``ce-id``; the app must recognise i
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -85,6 +86,7 @@ async def lossy_stack(tmp_path: Path) -> AsyncIterator[tuple[InProcessStack, Los
         settings_path=settings,
         load_local_settings=True,
     )
+    saved_environ = dict(os.environ)  # the stack loads the settings file into os.environ
     proxy = LosingProxy()
     runner = web.AppRunner(web.Application(), access_log=None)
     runner.app.router.add_route("*", "/{path:.*}", proxy.handle)
@@ -100,6 +102,8 @@ async def lossy_stack(tmp_path: Path) -> AsyncIterator[tuple[InProcessStack, Los
             yield InProcessStack(stack), proxy
     finally:
         await runner.cleanup()
+        os.environ.clear()
+        os.environ.update(saved_environ)
 
 
 async def test_an_event_retried_by_the_emulator_is_stored_and_broadcast_once(
