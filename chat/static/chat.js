@@ -585,6 +585,7 @@ function join(name, room) {
   }
   ui.joinPanel.hidden = true;
   ui.chatPanel.hidden = false;
+  document.body.dataset.session = "on";
   enterRoom(room);
   ui.roomTitle.focus(); // the composer is disabled until connected, then takes the focus
   connection.start(room, name);
@@ -597,6 +598,7 @@ function leave(reason, body = {}) {
   failPending("you left the room");
   remember(window.sessionStorage, ROOM_KEY, "");
   ui.leave.hidden = true;
+  document.body.dataset.session = "off";
   ui.chatPanel.hidden = true;
   ui.joinPanel.hidden = false;
   ui.joinButton.disabled = false;
