@@ -275,3 +275,22 @@ async def test_offline_state_and_reconnect_with_a_live_countdown(
         assert [p for p in window.problems if "WebSocket connection" not in p and "net::ERR" not in p] == []
     finally:
         await window.close()
+
+
+async def test_a_rate_limited_message_is_the_one_marked_failed(browser: Any, stack: StackProcess) -> None:
+    """The server's error reply names no message: the page pins it on the event it answers."""
+    from playwright.async_api import expect
+
+    window = await Window.open(browser, stack, "fast", path="index#general", **DESKTOP)
+    try:
+        await window.join(unique("Flash"))
+        for n in range(11):  # the sample allows 10 messages per 10 s per connection
+            await window.say(f"quick {n:02d}")
+        failed = window.log().locator(".msg.failed")
+        await expect(failed).to_have_count(1, timeout=WAIT_MS)
+        await expect(failed.locator(".text")).to_have_text("quick 10")
+        await expect(failed).to_contain_text("Not sent: slow down")
+        await expect(window.log().locator(".msg.sending")).to_have_count(0, timeout=WAIT_MS)
+        assert window.problems == []
+    finally:
+        await window.close()
