@@ -40,6 +40,7 @@ def test_the_app_lists_the_chat_functions_with_routes_methods_and_auth_levels() 
         "negotiate": ("negotiate", ["GET"], anonymous),
         "index": ("index", ["GET"], anonymous),
         "static": ("static/{name}", ["GET"], anonymous),
+        "home": ("{*path}", ["GET"], anonymous),
     }
 
 

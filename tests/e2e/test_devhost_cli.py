@@ -43,7 +43,7 @@ async def test_page_and_static_files_are_served_with_the_csp(
         csp = page.headers["Content-Security-Policy"]
         html = await page.text()
     assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
-    assert '<script src="static/chat.js" defer></script>' in html
+    assert '<script type="module" src="static/chat.js"></script>' in html
     assert "<style" not in html and " style=" not in html and "onclick" not in html.lower()
     for name, content_type in (("chat.js", "text/javascript"), ("chat.css", "text/css")):
         async with http.get(stack.api(f"static/{name}")) as response:
