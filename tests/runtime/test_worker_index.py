@@ -29,7 +29,11 @@ CHAT_FUNCTIONS = {
     "chat_disconnected",
     "chat_message",
     "chat_chat",
+    "chat_history",
+    "chat_members",
+    "chat_typing",
     "negotiate",
+    "home",
     "index",
     "static",
 }
