@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,17 @@ def test_sign_in_app_is_gated_wired_into_easy_auth_and_secret_free(root: Path) -
     params = json.loads((root / "infra" / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
     assert params[signin.GATE_PARAM]["value"] == "${CREATE_SIGNIN_APP=false}"
     assert "SIGNIN_APP_CLIENT_ID" in checks.main_outputs(root)
+
+
+def test_workflow_passes_only_variables_the_parameters_file_reads(root: Path) -> None:
+    # A renamed azd variable must be renamed in the workflow too (ALLOW_GUEST_NAMES was missed once).
+    workflow = (root / ".github" / "workflows" / "azure-dev.yml").read_text(encoding="utf-8")
+    loop = re.search(r"for name in (.*?); do", workflow, re.S)
+    assert loop is not None
+    passed = set(loop.group(1).replace("\\", " ").split())
+    mapped = set(
+        checks.PARAM_REF.findall((root / "infra" / "main.parameters.json").read_text(encoding="utf-8"))
+    )
+    read = {name for name, _, _ in mapped}
+    assert "CREATE_SIGNIN_APP" in passed
+    assert passed <= read, passed - read
