@@ -78,7 +78,7 @@ param authClientId string = ''
 @description('Create the Entra app registration for sign-in during deployment (Microsoft Graph Bicep extension) and configure App Service Authentication with it. The deploying identity must be allowed to create app registrations. Ignored when authClientId is set.')
 param createSignInApp bool = false
 
-@description('Guests may chat without signing in: the server assigns each browser a guest id (a signed cookie), the visitor picks only a display name. false requires sign-in (authClientId).')
+@description('Guests may chat without signing in: the server assigns each browser a guest id (a signed cookie), the visitor picks only a display name. false requires sign-in (authClientId or createSignInApp).')
 param allowGuests bool = true
 
 var abbrs = loadJsonContent('./abbreviations.json')
@@ -296,7 +296,7 @@ output WEBPUBSUB_DEV_ENDPOINT string = devWebPubSubEnabled ? devWebPubSub.output
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output WEBPUBSUB_KEYS_SECRET_NAME string = keyVault.outputs.accessKeysSecretName
 output EASY_AUTH_ENABLED bool = easyAuthEnabled
-// Client id of the registration createSignInApp made (empty otherwise); for clean-up after `azd down`.
+// Client id of the registration createSignInApp made (empty otherwise): `azd down` leaves it in Entra ID.
 output SIGNIN_APP_CLIENT_ID string = signInAppEnabled ? signInApp.outputs.appId : ''
 output GUESTS_ENABLED bool = allowGuests
 output UPSTREAM_ENTRA_ENABLED bool = entraUpstreamEnabled
