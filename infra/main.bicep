@@ -4,6 +4,8 @@
 //   identities -> storage, monitoring, Web PubSub -> Key Vault (secret from listKeys)
 //   -> function app (settings read the Web PubSub host and the secret URI)
 //   -> hub `chat` (its handler URL reads the app's default host name) -> role assignments.
+// Optional sign-in: app registration (createSignInApp; its redirect URI reads the app's default
+// host name) -> App Service Authentication with its client id (or with authClientId).
 targetScope = 'subscription'
 
 @minLength(1)
@@ -70,10 +72,13 @@ param devWebPubSubSku string = 'Free_F1'
 @description('Optional Entra upstream auth: audience (app id URI or client id of an existing app registration) of the token Web PubSub sends. Empty: signature validation only.')
 param upstreamEntraAudience string = ''
 
-@description('Optional sign-in for the chat: client id of an existing Entra app registration for App Service Authentication. Empty: no sign-in.')
+@description('Optional sign-in for the chat: client id of an existing Entra app registration for App Service Authentication. Empty: no sign-in, or the one createSignInApp creates.')
 param authClientId string = ''
 
-@description('Guests may chat without signing in: the server assigns each browser a guest id (a signed cookie), the visitor picks only a display name. false requires sign-in (authClientId).')
+@description('Create the Entra app registration for sign-in during deployment (Microsoft Graph Bicep extension) and configure App Service Authentication with it. The deploying identity must be allowed to create app registrations. Ignored when authClientId is set.')
+param createSignInApp bool = false
+
+@description('Guests may chat without signing in: the server assigns each browser a guest id (a signed cookie), the visitor picks only a display name. false requires sign-in (authClientId or createSignInApp).')
 param allowGuests bool = true
 
 var abbrs = loadJsonContent('./abbreviations.json')
@@ -88,6 +93,9 @@ var deploymentStorageContainerName = 'app-package-${take(functionAppName, 32)}-$
 var webPubSubHubName = 'chat'
 var functionsRoutePrefix = 'api'
 var entraUpstreamEnabled = !empty(upstreamEntraAudience)
+// Sign-in: an existing app registration (authClientId) wins over creating one.
+var signInAppEnabled = createSignInApp && empty(authClientId)
+var easyAuthEnabled = signInAppEnabled || !empty(authClientId)
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-11-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -187,12 +195,24 @@ module api './app/api.bicep' = {
   }
 }
 
-module easyAuth './app/auth.bicep' = if (!empty(authClientId)) {
+// Declared after the app: the registration's redirect URI needs the app's default host name.
+module signInApp './app/signin-app.bicep' = if (signInAppEnabled) {
+  name: 'signInApp'
+  scope: rg
+  params: {
+    uniqueName: 'chat-signin-${resourceToken}'
+    displayName: 'Web PubSub chat sign-in (${environmentName})'
+    appHostName: api.outputs.defaultHostName
+    environmentTag: 'azd-env-name:${environmentName}'
+  }
+}
+
+module easyAuth './app/auth.bicep' = if (easyAuthEnabled) {
   name: 'easyAuth'
   scope: rg
   params: {
     functionAppName: api.outputs.name
-    clientId: authClientId
+    clientId: signInAppEnabled ? signInApp.outputs.appId : authClientId
   }
 }
 
@@ -275,6 +295,8 @@ output WEBPUBSUB_DEV_NAME string = devWebPubSubEnabled ? devWebPubSub.outputs.na
 output WEBPUBSUB_DEV_ENDPOINT string = devWebPubSubEnabled ? devWebPubSub.outputs.endpoint : ''
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output WEBPUBSUB_KEYS_SECRET_NAME string = keyVault.outputs.accessKeysSecretName
-output EASY_AUTH_ENABLED bool = !empty(authClientId)
+output EASY_AUTH_ENABLED bool = easyAuthEnabled
+// Client id of the registration createSignInApp made (empty otherwise): `azd down` leaves it in Entra ID.
+output SIGNIN_APP_CLIENT_ID string = signInAppEnabled ? signInApp.outputs.appId : ''
 output GUESTS_ENABLED bool = allowGuests
 output UPSTREAM_ENTRA_ENABLED bool = entraUpstreamEnabled

@@ -46,7 +46,8 @@ if ($env:EASY_AUTH_ENABLED -eq 'true') {
     Write-Host "Sign in:      $baseUrl/.auth/login/aad?post_login_redirect_uri=/api/index"
 } elseif ($env:GUESTS_ENABLED -eq 'false') {
     Write-Host "Note: guests are off and no sign-in is configured, so the chat cannot issue tokens. Either"
-    Write-Host "  azd env set AUTH_CLIENT_ID <app registration client id>   (Entra sign-in), or"
+    Write-Host "  azd env set CREATE_SIGNIN_APP true                        (Entra sign-in, registration created by azd), or"
+    Write-Host "  azd env set AUTH_CLIENT_ID <app registration client id>   (Entra sign-in, your registration), or"
     Write-Host "  azd env set CHAT_ALLOW_GUESTS true                        (guests with server-assigned ids)"
     Write-Host "then run 'azd provision'. See docs/deploy.md."
 }

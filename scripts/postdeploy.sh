@@ -41,7 +41,8 @@ if is_true "${EASY_AUTH_ENABLED:-false}"; then
   echo "Sign in:      $base_url/.auth/login/aad?post_login_redirect_uri=/api/index"
 elif ! is_true "${GUESTS_ENABLED:-true}"; then
   echo "Note: guests are off and no sign-in is configured, so the chat cannot issue tokens. Either"
-  echo "  azd env set AUTH_CLIENT_ID <app registration client id>   (Entra sign-in), or"
+  echo "  azd env set CREATE_SIGNIN_APP true                        (Entra sign-in, registration created by azd), or"
+  echo "  azd env set AUTH_CLIENT_ID <app registration client id>   (Entra sign-in, your registration), or"
   echo "  azd env set CHAT_ALLOW_GUESTS true                        (guests with server-assigned ids)"
   echo "then run 'azd provision'. See docs/deploy.md."
 fi

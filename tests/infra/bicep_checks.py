@@ -55,6 +55,10 @@ ALLOWED_API_VERSIONS: dict[str, set[str]] = {
     "Microsoft.SignalRService/webPubSub/hubs": {"2024-03-01"},
     "Microsoft.KeyVault/vaults": {"2024-11-01"},
     "Microsoft.KeyVault/vaults/secrets": {"2024-11-01"},
+    # Microsoft Graph Bicep extension (infra/bicepconfig.json), v1.0 types only: the optional
+    # sign-in app registration (signin_checks.py).
+    "Microsoft.Graph/applications": {"v1.0"},
+    "Microsoft.Graph/servicePrincipals": {"v1.0"},
 }
 
 # Built-in role definition ids (Azure built-in roles reference; Web PubSub Service Owner ends in ...d9b4).
@@ -131,6 +135,7 @@ SECRET_PROPERTIES = {
     "primarykey", "secondarykey", "primaryconnectionstring", "secondaryconnectionstring",
     "connectionstring", "instrumentationkey", "keys", "systemkeys", "functionkeys", "masterkey",
     "password", "clientsecret", "accesskey", "secret",
+    "passwordcredentials", "keycredentials", "secrettext",  # Entra app registration credentials
 }  # fmt: skip
 SECRET_OUTPUT_NAME = re.compile(
     r"(CONNECTION_?STRING|PASSWORD|ACCESS_?KEYS?|PRIMARY_?KEY|SECONDARY_?KEY|TOKEN)$", re.I
@@ -357,8 +362,8 @@ def undefined_references(text: str, declared: set[str]) -> list[tuple[int, str]]
             continue
         if prev == "@" or nxt == "(":  # decorator or function call
             continue
-        if prev in {"param", "var", "resource", "module", "output", "type", "func"}:
-            continue  # a declaration
+        if prev in {"param", "var", "resource", "module", "output", "type", "func", "extension"}:
+            continue  # a declaration (an extension alias is declared in bicepconfig.json)
         if nxt == ":" and brackets and brackets[-1] == "{" and raw_prev in {"\n", "{", ","}:
             continue  # object key
         problems.append((t.line, t.value))

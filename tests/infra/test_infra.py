@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from pycep import BicepParser
 
 from . import bicep_checks as checks
+from . import signin_checks as signin
 
 
 def test_parse_tree_shape_matches_what_the_checks_assume(tmp_path: Path) -> None:
@@ -131,3 +133,84 @@ def test_platform_body_limit_matches_the_core_and_the_local_settings(root: Path)
     sample = json.loads((root / "local.settings.sample.json").read_text(encoding="utf-8"))
     assert checks.app_settings(root)["FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"] == str(MAX_BODY_BYTES)
     assert sample["Values"]["FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"] == str(MAX_BODY_BYTES)
+
+
+# --- optional sign-in app registration (signin_checks.py) -------------------------------------
+
+
+def test_pycep_parses_the_graph_extension_and_its_resources(tmp_path: Path) -> None:
+    # No workaround needed: pycep 0.7 knows the alias form of `extension` (the bicepconfig.json
+    # one this template uses); Graph resources have no `name`, their key is `uniqueName`.
+    source = tmp_path / "graph.bicep"
+    source.write_text(
+        "extension microsoftGraphV1\n"
+        "resource app 'Microsoft.Graph/applications@v1.0' = {\n"
+        "  uniqueName: 'u'\n"
+        "  displayName: 'd'\n"
+        "}\n",
+        encoding="utf-8",
+    )
+    tree = BicepParser().parse(file_path=source)
+    assert tree["extensions"] == {"microsoftGraphV1": {}}
+    app = tree["resources"]["app"]
+    assert (app["type"], app["api_version"], checks.body(app)["uniqueName"]) == (
+        "Microsoft.Graph/applications",
+        "v1.0",
+        "u",
+    )
+
+
+def test_pycep_negates_the_whole_rest_after_a_leading_bang() -> None:
+    # Why signin_checks refuses to evaluate `!a && b`: pycep reads it as `!(a && b)`.
+    tree = BicepParser().parse(text="var x = !a && b\nvar y = b && !a\n")
+    assert tree["variables"]["x"]["value"]["operator"]["type"] == "not"
+    assert tree["variables"]["y"]["value"]["operator"]["type"] == "and"
+    assert signin.misparsed_negation("!a && b") and signin.misparsed_negation("!empty(x) ? a : b")
+    assert not signin.misparsed_negation("b && !a")
+    assert not signin.misparsed_negation("(!a) && b")
+    assert not signin.misparsed_negation("a != b")
+
+
+def test_evaluator_follows_vars_params_and_module_outputs() -> None:
+    text = (
+        "param on bool = false\n"
+        "param id string = ''\n"
+        "var make = on && empty(id)\n"
+        "module m './m.bicep' = if (make) {\n"
+        "  name: 'm'\n"
+        "}\n"
+    )
+    tree = BicepParser().parse(text=text)
+    assert signin.Evaluator(tree, text, {}).deployed("m") is False
+    assert signin.Evaluator(tree, text, {"on": True}).deployed("m") is True
+    assert signin.Evaluator(tree, text, {"on": True, "id": "x"}).deployed("m") is False
+    pick = BicepParser().parse(text="var c = make ? m.outputs.appId : id\n")["variables"]["c"]["value"]
+    assert signin.Evaluator(tree, text, {"on": True})(pick) == signin.Ref(("m", "outputs", "appId"))
+    assert signin.Evaluator(tree, text, {"id": "x"})(pick) == "x"
+
+
+def test_graph_extension_is_declared_in_bicepconfig_with_ga_types(root: Path) -> None:
+    assert signin.check_graph_extension(root) == []
+    config = json.loads((root / "infra" / "bicepconfig.json").read_text(encoding="utf-8"))
+    assert config["extensions"]["microsoftGraphV1"].startswith(signin.GRAPH_TYPES_PREFIX)
+
+
+def test_sign_in_app_is_gated_wired_into_easy_auth_and_secret_free(root: Path) -> None:
+    assert signin.check_sign_in_app(root) == []
+    params = json.loads((root / "infra" / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert params[signin.GATE_PARAM]["value"] == "${CREATE_SIGNIN_APP=false}"
+    assert "SIGNIN_APP_CLIENT_ID" in checks.main_outputs(root)
+
+
+def test_workflow_passes_only_variables_the_parameters_file_reads(root: Path) -> None:
+    # A renamed azd variable must be renamed in the workflow too (ALLOW_GUEST_NAMES was missed once).
+    workflow = (root / ".github" / "workflows" / "azure-dev.yml").read_text(encoding="utf-8")
+    loop = re.search(r"for name in (.*?); do", workflow, re.S)
+    assert loop is not None
+    passed = set(loop.group(1).replace("\\", " ").split())
+    mapped = set(
+        checks.PARAM_REF.findall((root / "infra" / "main.parameters.json").read_text(encoding="utf-8"))
+    )
+    read = {name for name, _, _ in mapped}
+    assert "CREATE_SIGNIN_APP" in passed
+    assert passed <= read, passed - read

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from . import bicep_checks as checks
+from . import signin_checks as signin
 
 
 def edit(path: Path, old: str, new: str, count: int = 1) -> None:
@@ -533,3 +534,195 @@ def test_a_second_table_resource_is_caught(project_copy: Path) -> None:
         encoding="utf-8",
     )
     assert_caught(checks.check_function_app(project_copy), "expected one chat history table")
+
+
+# --- optional sign-in app registration (signin_checks.py) -----------------------------------------
+
+SIGNIN_APP_OUTPUT = "output appId string = signInApp.appId\n"
+
+
+def test_unmutated_copy_passes_the_sign_in_checks(project_copy: Path) -> None:
+    assert signin.check_sign_in_app(project_copy) == []
+    assert signin.check_graph_extension(project_copy) == []
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        # the module is deployed whatever the parameter says
+        (
+            "main.bicep",
+            "module signInApp './app/signin-app.bicep' = if (signInAppEnabled) {",
+            "module signInApp './app/signin-app.bicep' = {",
+            "is not behind the createSignInApp parameter",
+        ),
+        # on by default: every `azd up` would need the right to create app registrations
+        (
+            "main.bicep",
+            "param createSignInApp bool = false",
+            "param createSignInApp bool = true",
+            "defaults to false",
+        ),
+        # a given AUTH_CLIENT_ID no longer wins: a second registration would be created
+        (
+            "main.bicep",
+            "var signInAppEnabled = createSignInApp && empty(authClientId)",
+            "var signInAppEnabled = createSignInApp",
+            "module signInApp is deployed with createSignInApp=true and authClientId='existing-client-id'",
+        ),
+        # a gate that ignores the parameter
+        (
+            "main.bicep",
+            "var signInAppEnabled = createSignInApp && empty(authClientId)",
+            "var signInAppEnabled = empty(authClientId)",
+            "module signInApp is deployed with createSignInApp=false and authClientId=''",
+        ),
+        # the registration is created but Easy Auth is not configured with it
+        (
+            "main.bicep",
+            "var easyAuthEnabled = signInAppEnabled || !empty(authClientId)",
+            "var easyAuthEnabled = !empty(authClientId)",
+            "module easyAuth (Easy Auth) is not deployed with createSignInApp=true and authClientId=''",
+        ),
+        # valid Bicep that pycep would read wrongly is reported, not evaluated
+        (
+            "main.bicep",
+            "var easyAuthEnabled = signInAppEnabled || !empty(authClientId)",
+            "var easyAuthEnabled = !empty(authClientId) || signInAppEnabled",
+            "mis-parses a leading '!'",
+        ),
+        # the created app's client id does not reach Easy Auth
+        (
+            "main.bicep",
+            "clientId: signInAppEnabled ? signInApp.outputs.appId : authClientId",
+            "clientId: authClientId",
+            "module easyAuth gets client id '' with createSignInApp=true",
+        ),
+        (
+            "main.bicep",
+            "clientId: signInAppEnabled ? signInApp.outputs.appId : authClientId",
+            "clientId: signInAppEnabled ? api.outputs.name : authClientId",
+            "expected Ref(path=('signInApp', 'outputs', 'appId'))",
+        ),
+        # the module's output is not the registration's appId
+        (
+            "app/signin-app.bicep",
+            SIGNIN_APP_OUTPUT,
+            "output appId string = signInApp.id\n",
+            "no output returns",
+        ),
+        # redirect URI: wrong path, plain http, wrong host
+        (
+            "app/signin-app.bicep",
+            "'https://${appHostName}/.auth/login/aad/callback'",
+            "'https://${appHostName}/.auth/login/aad/complete'",
+            "web.redirectUris",
+        ),
+        (
+            "app/signin-app.bicep",
+            "'https://${appHostName}/.auth/login/aad/callback'",
+            "'http://${appHostName}/.auth/login/aad/callback'",
+            "web.redirectUris",
+        ),
+        (
+            "main.bicep",
+            "appHostName: api.outputs.defaultHostName",
+            "appHostName: webPubSub.outputs.hostName",
+            "gets redirect host ('webPubSub', 'outputs', 'hostName')",
+        ),
+        # the registration itself
+        (
+            "app/signin-app.bicep",
+            "enableIdTokenIssuance: true",
+            "enableIdTokenIssuance: false",
+            "enableIdTokenIssuance is not true",
+        ),
+        (
+            "app/signin-app.bicep",
+            "signInAudience: 'AzureADMyOrg'",
+            "signInAudience: 'AzureADMultipleOrgs'",
+            "signInAudience is 'AzureADMultipleOrgs'",
+        ),
+        ("app/signin-app.bicep", "  uniqueName: uniqueName\n", "", "has no uniqueName"),
+        # secrets: a password on the registration, a client secret in Easy Auth
+        (
+            "app/signin-app.bicep",
+            "  signInAudience: 'AzureADMyOrg'\n",
+            "  signInAudience: 'AzureADMyOrg'\n  passwordCredentials: [\n    {\n      displayName: 'secret'\n    }\n  ]\n",
+            "signInApp creates passwordCredentials",
+        ),
+        (
+            "app/auth.bicep",
+            "          clientId: clientId\n",
+            "          clientId: clientId\n          clientSecretSettingName: 'MICROSOFT_PROVIDER_AUTHENTICATION_SECRET'\n",
+            "Easy Auth is given a client secret (clientSecretSettingName)",
+        ),
+        (
+            "app/auth.bicep",
+            "          clientId: clientId\n",
+            "          clientId: 'fixed'\n",
+            "registration.clientId is not",
+        ),
+    ],
+)
+def test_sign_in_app_mistakes_are_caught(
+    project_copy: Path, file: str, old: str, new: str, message: str
+) -> None:
+    edit(project_copy / "infra" / file, old, new)
+    assert_caught(signin.check_sign_in_app(project_copy), message)
+
+
+def test_sign_in_app_without_service_principal_is_caught(project_copy: Path) -> None:
+    remove_block(app(project_copy, "signin-app.bicep"), "resource signInServicePrincipal ")
+    assert_caught(
+        signin.check_sign_in_app(project_copy), "no service principal for app registration signInApp"
+    )
+
+
+def test_registration_secret_in_an_output_is_caught(project_copy: Path) -> None:
+    path = app(project_copy, "signin-app.bicep")
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        + "output secret string = signInApp.passwordCredentials[0].secretText\n",
+        encoding="utf-8",
+    )
+    assert_caught(checks.check_outputs(project_copy), "output secret reads secret propert")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda c: c["extensions"].update(
+                microsoftGraphV1="br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:0.2.0-preview"
+            ),
+            "not a GA version",
+        ),
+        (
+            lambda c: c["extensions"].update(
+                microsoftGraphV1="br:mcr.microsoft.com/bicep/extensions/microsoftgraph/beta:1.0.0"
+            ),
+            "expected br:mcr.microsoft.com",
+        ),
+        (
+            lambda c: c.update(extensions={"graph": c["extensions"]["microsoftGraphV1"]}),
+            "extension 'microsoftGraphV1' is None",
+        ),
+    ],
+)
+def test_bicepconfig_mistakes_are_caught(project_copy: Path, change, message: str) -> None:
+    path = project_copy / "infra" / "bicepconfig.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    change(config)
+    path.write_text(json.dumps(config), encoding="utf-8")
+    assert_caught(signin.check_graph_extension(project_copy), message)
+
+
+def test_missing_bicepconfig_is_caught(project_copy: Path) -> None:
+    (project_copy / "infra" / "bicepconfig.json").unlink()
+    assert_caught(signin.check_graph_extension(project_copy), "no bicepconfig.json declares extension alias")
+
+
+def test_graph_resource_without_extension_is_caught(project_copy: Path) -> None:
+    edit(app(project_copy, "signin-app.bicep"), "extension microsoftGraphV1\n", "")
+    assert_caught(signin.check_graph_extension(project_copy), "but 0 extension aliases")
