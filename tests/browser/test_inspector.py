@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,31 +19,14 @@ import pytest
 import tests.e2e.clients as e2e_clients
 from shared.verify import build_signature
 from tests.e2e.clients import JSON_SUBPROTOCOL, RawClient, SdkClient
-from tests.e2e.stack_process import REPO, StackProcess
+from tests.e2e.stack_process import StackProcess
+
+from .pages import ARTIFACTS, WAIT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic"]
-ARTIFACTS = REPO / "test-artifacts"
 XSS = "<img src=x onerror=alert(1)>"
 LIVE_WITHIN = 1.0  # seconds from a client's send to the inspector showing it
-WAIT_MS = 15_000
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)")
-    from playwright.async_api import async_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 @pytest.fixture
