@@ -309,12 +309,16 @@ class UpstreamProtocol:
 
         Returns the allowed origin (the first requested one in development mode).
         """
-        origins = h.parse_origins(headers.get(_ORIGIN))
+        requested = headers.get(_ORIGIN)
         if self._no_auth_configured:
             if self.settings.allow_unauthenticated:  # explicit, logged development override
+                origins = h.parse_origins(requested)
                 return origins[0] if origins else None
             raise NoKeyConfigured()
-        origin = check_origin(origins, self._origins)
+        if requested in self._origins:  # what the service sends: one allowed host, as listed
+            origin = requested
+        else:
+            origin = check_origin(h.parse_origins(requested), self._origins)
         if self._verifier is not None:
             self._verifier.verify(headers.get(_SIGNATURE), connection_id)
         if self.entra is not None:
