@@ -247,11 +247,10 @@ class UpstreamProtocol:
         """
         if request.method.upper() not in ("OPTIONS", "GET"):
             raise MethodNotAllowed()
-        origins = h.parse_origins(request.headers.get(_ORIGIN))
-        if not origins:
+        requested = request.headers.get(_ORIGIN)
+        if requested not in self._origins and not h.parse_origins(requested):
             raise MissingHeader(h.WEBHOOK_REQUEST_ORIGIN)
-        allowed = check_origin(origins, self._origins)
-        return RawResponse(200, {h.WEBHOOK_ALLOWED_ORIGIN: allowed})
+        return RawResponse(200, {h.WEBHOOK_ALLOWED_ORIGIN: self._allowed_origin(requested)})
 
     # -- events -------------------------------------------------------------------------
 
@@ -315,15 +314,18 @@ class UpstreamProtocol:
                 origins = h.parse_origins(requested)
                 return origins[0] if origins else None
             raise NoKeyConfigured()
-        if requested in self._origins:  # what the service sends: one allowed host, as listed
-            origin = requested
-        else:
-            origin = check_origin(h.parse_origins(requested), self._origins)
+        origin = self._allowed_origin(requested)
         if self._verifier is not None:
             self._verifier.verify(headers.get(_SIGNATURE), connection_id)
         if self.entra is not None:
             self.entra.verify(headers.get(_AUTHORIZATION), may_fetch=fetch_keys)
         return origin
+
+    def _allowed_origin(self, requested: str | None) -> str:
+        """The first requested host (``WebHook-Request-Origin``) on the allow-list, or 403."""
+        if requested in self._origins:  # what the service sends: one allowed host, as listed
+            return requested
+        return check_origin(h.parse_origins(requested), self._origins)
 
     # -- replies ------------------------------------------------------------------------
 
