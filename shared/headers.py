@@ -85,7 +85,7 @@ class CloudEventAttributes(TypedDict):
     subprotocol: str | None
     physical_connection_id: str | None
     session_id: str | None
-    state: NotRequired[dict[str, Any]]  # set by the core (``state.decode_state``)
+    state: NotRequired[dict[str, Any]]  # set by the core from ce-connectionState, if sent
     origin: NotRequired[str | None]  # set by the core (``verify.check_origin``)
 
 

@@ -285,7 +285,8 @@ class UpstreamProtocol:
                 raise _route_mismatch(context, expected_event)
         context["origin"] = self._authenticate(context["connection_id"], headers, fetch_keys)
         state = headers.get(_STATE)
-        context["state"] = decode_state(state) if state else {}
+        if state:  # no header: the model's default, an empty state
+            context["state"] = decode_state(state)
         # ``context`` is now the event's ConnectionContext as a plain dict, validated once
         # together with the body into the event model.
         content_type = headers.get(_CONTENT_TYPE)
