@@ -27,6 +27,7 @@ built on the first request.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -117,7 +118,6 @@ class WebPubSubHub:
         self.blueprint = blueprint if blueprint is not None else func.Blueprint()  # type: ignore[no-untyped-call]
         self._auth_level = auth_level
         self._env = env
-        self._protocol: UpstreamProtocol | None = None
         self._events: set[str] = set()
         self.configure(settings)
         self._register_validate()
@@ -150,15 +150,16 @@ class WebPubSubHub:
                     self.name,
                 )
         self._settings = settings
-        self._protocol = None
+        self.__dict__.pop("protocol", None)  # the core is rebuilt from these on next use
         return settings
 
-    @property
+    @functools.cached_property
     def protocol(self) -> UpstreamProtocol:
-        """The core for this hub, built on first use from the settings read at creation."""
-        if self._protocol is None:
-            self._protocol = UpstreamProtocol(self.name, self._settings)
-        return self._protocol
+        """The core for this hub, built on first use from the settings read at creation.
+
+        (A cached property: after the first request it is a plain attribute read.)
+        """
+        return UpstreamProtocol(self.name, self._settings)
 
     @property
     def events(self) -> frozenset[str]:

@@ -130,22 +130,28 @@ def connect_error_to_raw(response: ConnectErrorResponse | MqttConnectErrorRespon
     return text_response(response.status, response.detail)
 
 
+# A tuple, not ``bytes | bytearray | memoryview``: isinstance with a union is twice as slow.
+_BYTES_TYPES = (bytes, bytearray, memoryview)
+# Enum members as module constants: ``DataType.JSON`` is a metaclass lookup on every use.
+_TEXT, _JSON, _BINARY = DataType.TEXT, DataType.JSON, DataType.BINARY
+
+
 def _infer_data_type(data: Any) -> DataType:
     if isinstance(data, str):
-        return DataType.TEXT
-    if isinstance(data, bytes | bytearray | memoryview):
-        return DataType.BINARY
-    return DataType.JSON
+        return _TEXT
+    if isinstance(data, _BYTES_TYPES):
+        return _BINARY
+    return _JSON
 
 
 def _encode_data(data: Any, data_type: DataType) -> bytes:
-    if data_type is DataType.JSON:
+    if data_type is _JSON:
         return jsonwire.encode(data)
-    if data_type is DataType.TEXT:
+    if data_type is _TEXT:
         if not isinstance(data, str):
             raise HandlerError("text reply data must be a str")
         return data.encode()
-    if not isinstance(data, bytes | bytearray | memoryview):
+    if not isinstance(data, _BYTES_TYPES):
         raise HandlerError("binary reply data must be bytes")
     return bytes(data)
 

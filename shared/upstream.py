@@ -85,7 +85,17 @@ HandlerResult = (
 )
 
 
-_CONTENT_TYPE = h.CONTENT_TYPE.lower()
+# Lower-case header names (the adapter hands over lower-cased headers).
+_CONTENT_TYPE, _AUTHORIZATION, _SIGNATURE, _STATE, _ORIGIN = (
+    name.lower()
+    for name in (
+        h.CONTENT_TYPE,
+        h.AUTHORIZATION,
+        h.CE_SIGNATURE,
+        h.CE_CONNECTION_STATE,
+        h.WEBHOOK_REQUEST_ORIGIN,
+    )
+)
 _NO_CONTENT = RawResponse(204)
 
 
@@ -119,17 +129,17 @@ def _optional_headers(headers: Mapping[str, str]) -> tuple[dict[str, str], list[
     return metadata, properties
 
 
-def _system_event(ce: h.CloudEventHeaders, context: dict[str, Any], content_type: str, body: bytes) -> Event:
+def _system_event(context: h.CloudEventAttributes, content_type: str, body: bytes) -> Event:
     """connect, connected, disconnected and group events: a JSON object body (or none)."""
     if content_type and content_type != "application/json":
         raise UnsupportedMediaType()
-    event_type = ce.event_type
+    event_type = context["event_type"]
     if event_type == "azure.webpubsub.sys.connected":
         return ConnectedEvent.from_fields({"context": context})  # its body is always {}
     fields = _json_object(body)
     fields["context"] = context
     if event_type == "azure.webpubsub.sys.connect":
-        if "mqtt" in fields or ce.is_mqtt:
+        if "mqtt" in fields or h.is_mqtt(context):
             return MqttConnectEvent.from_fields(fields)
         return ConnectEvent.from_fields(fields)
     if event_type == "azure.webpubsub.sys.disconnected":
@@ -143,24 +153,24 @@ def _system_event(ce: h.CloudEventHeaders, context: dict[str, Any], content_type
     raise InvalidHeader(h.CE_TYPE, "unknown event type")
 
 
+# Enum members as module constants: ``DataType.TEXT`` is a metaclass lookup on every use.
+_TEXT, _JSON = DataType.TEXT, DataType.JSON
+
+
 def _user_event(
-    ce: h.CloudEventHeaders,
-    context: dict[str, Any],
-    headers: Mapping[str, str],
-    content_type: str,
-    body: bytes,
+    context: h.CloudEventAttributes, headers: Mapping[str, str], content_type: str, body: bytes
 ) -> UserEvent:
     """A user event: the body typed by its content type, plus metadata / MQTT properties."""
     data_type = DATA_TYPES.get(content_type)
     if data_type is None:
         raise UnsupportedMediaType()
     data: Any
-    if data_type is DataType.TEXT:
+    if data_type is _TEXT:
         try:
             data = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidBody("text body is not UTF-8") from exc
-    elif data_type is DataType.JSON:
+    elif data_type is _JSON:
         try:
             data = jsonwire.parse(body)
         except ValueError as exc:  # bad JSON, bad UTF-8, nested too deep
@@ -168,23 +178,39 @@ def _user_event(
     else:
         data = body
     fields: dict[str, Any] = {"context": context, "data": data, "data_type": data_type}
-    # Metadata and MQTT property headers are rare: one search over the joined names
-    # (a C call) decides whether the per-header loop is needed at all.
+    is_mqtt = h.is_mqtt(context)
+    # Metadata headers (and MQTT property headers, which only MQTT events have) are rare:
+    # one search over the joined names (a C call) decides whether the per-header loop runs.
     names = "\n".join(headers)
-    if METADATA_PREFIX in names or MQTT_PROPERTY_PREFIX in names:
+    if METADATA_PREFIX in names or (is_mqtt and MQTT_PROPERTY_PREFIX in names):
         metadata, properties = _optional_headers(headers)
         if metadata:
             fields["metadata"] = metadata
     else:
         properties = []
-    if ce.is_mqtt:
+    if is_mqtt:
         fields["user_properties"] = properties
         return MqttUserEvent.from_fields(fields)
     return UserEvent.from_fields(fields)
 
 
-def _route_mismatch(ce: h.CloudEventHeaders, route_event: str) -> EventMismatch:
-    if ce.event_name == route_event and ce.event_type.startswith(h.TYPE_USER_PREFIX):
+_CONNECT_ERRORS = (ConnectErrorResponse, MqttConnectErrorResponse)
+
+
+def _misfit(event: Event, result: object) -> str:
+    """Why a handler's result does not fit its event (logged, never sent)."""
+    if isinstance(result, _CONNECT_ERRORS):
+        return "connect error returned for a non-connect event"
+    if isinstance(event, ConnectEvent):
+        return "connect handler must return ConnectResponse or an error"
+    if isinstance(event, UserEvent):
+        return "event handler must return EventResponse or an error"
+    # connected / disconnected / group events cannot reply or change state
+    return f"{event.context.event_name} handlers must return None"
+
+
+def _route_mismatch(attributes: h.CloudEventAttributes, route_event: str) -> EventMismatch:
+    if attributes["event_name"] == route_event and attributes["event_type"].startswith(h.TYPE_USER_PREFIX):
         # The URL template .../{event} posts a client's custom event "connect" here too.
         return EventMismatch(f"a user event cannot use the reserved name {route_event!r}")
     return EventMismatch()
@@ -221,11 +247,10 @@ class UpstreamProtocol:
         """
         if request.method.upper() not in ("OPTIONS", "GET"):
             raise MethodNotAllowed()
-        origins = h.parse_origins(request.headers.get(h.WEBHOOK_REQUEST_ORIGIN.lower()))
-        if not origins:
+        requested = request.headers.get(_ORIGIN)
+        if requested not in self._origins and not h.parse_origins(requested):
             raise MissingHeader(h.WEBHOOK_REQUEST_ORIGIN)
-        allowed = check_origin(origins, self._origins)
-        return RawResponse(200, {h.WEBHOOK_ALLOWED_ORIGIN: allowed})
+        return RawResponse(200, {h.WEBHOOK_ALLOWED_ORIGIN: self._allowed_origin(requested)})
 
     # -- events -------------------------------------------------------------------------
 
@@ -249,57 +274,59 @@ class UpstreamProtocol:
             raise MethodNotAllowed()
         if len(body) > MAX_BODY_BYTES:
             raise PayloadTooLarge()
-        ce = h.parse_cloud_event_headers(headers)
-        if ce.hub != self.hub and ce.hub.lower() != self._hub_lower:
+        context = h.parse_cloud_event_headers(headers)
+        hub = context["hub"]
+        if hub != self.hub and hub.lower() != self._hub_lower:
             raise UnknownHub()
-        if expected_event is not None and ce.event_type != self._route_type(expected_event):
-            raise _route_mismatch(ce, expected_event)
-        origin = self._authenticate(ce, headers, fetch_keys)
-        state = ce.connection_state
-        # A plain dict, validated once together with the body into the event model.
-        context = {
-            "hub": ce.hub,
-            "connection_id": ce.connection_id,
-            "event_name": ce.event_name,
-            "event_type": ce.event_type,
-            "event_id": ce.event_id,
-            "user_id": ce.user_id,
-            "subprotocol": ce.subprotocol,
-            "state": decode_state(state) if state else {},
-            "origin": origin,
-            "physical_connection_id": ce.physical_connection_id,
-            "session_id": ce.session_id,
-        }
+        event_type = context["event_type"]
+        if expected_event is not None:
+            route_type = self._route_types.get(expected_event) or self._add_route(expected_event)
+            if event_type != route_type:
+                raise _route_mismatch(context, expected_event)
+        context["origin"] = self._authenticate(context["connection_id"], headers, fetch_keys)
+        state = headers.get(_STATE)
+        if state:  # no header: the model's default, an empty state
+            context["state"] = decode_state(state)
+        # ``context`` is now the event's ConnectionContext as a plain dict, validated once
+        # together with the body into the event model.
         content_type = headers.get(_CONTENT_TYPE)
         if content_type not in DATA_TYPES:  # the service sends bare media types: skip the parse
             content_type = media_type(content_type)
         try:
-            if ce.event_type.startswith(h.TYPE_USER_PREFIX):
-                return _user_event(ce, context, headers, content_type, body)
-            return _system_event(ce, context, content_type, body)
+            if event_type.startswith(h.TYPE_USER_PREFIX):
+                return _user_event(context, headers, content_type, body)
+            return _system_event(context, content_type, body)
         except ValidationError as exc:
-            raise InvalidBody(f"invalid {ce.event_name} body") from exc
+            raise InvalidBody(f"invalid {context['event_name']} body") from exc
 
-    def _route_type(self, event_name: str) -> str:
-        route_type = self._route_types.get(event_name)
-        if route_type is None:
-            route_type = self._route_types[event_name] = routes.event_type(event_name)
+    def _add_route(self, event_name: str) -> str:
+        """The ``ce-type`` a route serves, computed once per route (a dict lookup after)."""
+        route_type = self._route_types[event_name] = routes.event_type(event_name)
         return route_type
 
-    def _authenticate(
-        self, ce: h.CloudEventHeaders, headers: Mapping[str, str], fetch_keys: bool
-    ) -> str | None:
-        """Origin, then every configured mechanism must pass; nothing configured fails closed."""
+    def _authenticate(self, connection_id: str, headers: Mapping[str, str], fetch_keys: bool) -> str | None:
+        """Origin, then every configured mechanism must pass; nothing configured fails closed.
+
+        Returns the allowed origin (the first requested one in development mode).
+        """
+        requested = headers.get(_ORIGIN)
         if self._no_auth_configured:
             if self.settings.allow_unauthenticated:  # explicit, logged development override
-                return ce.origins[0] if ce.origins else None
+                origins = h.parse_origins(requested)
+                return origins[0] if origins else None
             raise NoKeyConfigured()
-        origin = check_origin(ce.origins, self._origins)
+        origin = self._allowed_origin(requested)
         if self._verifier is not None:
-            self._verifier.verify(ce.signature, ce.connection_id)
+            self._verifier.verify(headers.get(_SIGNATURE), connection_id)
         if self.entra is not None:
-            self.entra.verify(headers.get(h.AUTHORIZATION.lower()), may_fetch=fetch_keys)
+            self.entra.verify(headers.get(_AUTHORIZATION), may_fetch=fetch_keys)
         return origin
+
+    def _allowed_origin(self, requested: str | None) -> str:
+        """The first requested host (``WebHook-Request-Origin``) on the allow-list, or 403."""
+        if requested in self._origins:  # what the service sends: one allowed host, as listed
+            return requested
+        return check_origin(h.parse_origins(requested), self._origins)
 
     # -- replies ------------------------------------------------------------------------
 
@@ -311,22 +338,19 @@ class UpstreamProtocol:
         """
         if result is None:  # the usual reply, for every event kind: 204, nothing changes
             return _NO_CONTENT
-        if isinstance(result, ConnectErrorResponse | MqttConnectErrorResponse):
-            if not isinstance(event, ConnectEvent):
-                raise HandlerError("connect error returned for a non-connect event")
-            return connect_error_to_raw(result)
+        # The usual replies first, each found by isinstance checks that succeed: a failing
+        # isinstance on a pydantic class goes through ABCMeta and costs several times more.
+        if isinstance(event, UserEvent):
+            if isinstance(result, EventResponse):
+                return event_to_raw(result)
+        elif isinstance(event, ConnectEvent):
+            if isinstance(result, ConnectResponse):
+                return connect_to_raw(result, event.subprotocols)
+            if isinstance(result, _CONNECT_ERRORS):
+                return connect_error_to_raw(result)
         if isinstance(result, EventErrorResponse):
             return text_response(result.status, result.detail)
-        if isinstance(event, ConnectEvent):
-            if not isinstance(result, ConnectResponse):
-                raise HandlerError("connect handler must return ConnectResponse or an error")
-            return connect_to_raw(result, event.subprotocols)
-        if isinstance(event, UserEvent):
-            if not isinstance(result, EventResponse):
-                raise HandlerError("event handler must return EventResponse or an error")
-            return event_to_raw(result)
-        # connected / disconnected / group events cannot reply or change state
-        raise HandlerError(f"{event.context.event_name} handlers must return None")
+        raise HandlerError(_misfit(event, result))
 
     @staticmethod
     def error_response(error: WebPubSubError) -> RawResponse:

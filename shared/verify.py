@@ -48,27 +48,26 @@ class SignatureVerifier:
     """Checks ``ce-signature`` against a fixed set of access keys.
 
     The per-key HMAC state is prepared once, so hashing a connection id costs one
-    ``copy()`` and one ``update()``. The expected entries of recent connections are kept
-    in a bounded LRU cache, so the events after a connection's first cost a lookup
-    instead of an HMAC per key. Only values we computed are cached; what a request
-    carries is compared with them, in constant time, on every request.
+    ``copy()`` and one ``update()``. A key's expected entry is computed only when the
+    entries of the keys before it did not match: the service signs with every key, primary
+    first, so a connection's first event usually costs one HMAC, not one per key. The
+    computed entries are kept in a bounded LRU cache (``EXPECTED_CACHE_SIZE`` connections
+    per key), so a connection's later events cost a lookup. Only values we computed are
+    cached; what a request carries is compared with them, in constant time, on every request.
     """
 
     __slots__ = ("_prepared", "_expected")
 
     def __init__(self, access_keys: Sequence[str]) -> None:
         self._prepared = tuple(hmac.new(key.encode(), digestmod=hashlib.sha256) for key in access_keys)
-        self._expected = functools.lru_cache(maxsize=EXPECTED_CACHE_SIZE)(self._compute_expected)
+        cache = functools.lru_cache(maxsize=EXPECTED_CACHE_SIZE * max(len(self._prepared), 1))
+        self._expected = cache(self._compute_expected)
 
-    def _compute_expected(self, connection_id: str) -> tuple[str, ...]:
-        """``sha256=<hex>`` for each key, primary first."""
-        data = connection_id.encode()
-        expected = []
-        for prepared in self._prepared:
-            mac = prepared.copy()
-            mac.update(data)
-            expected.append(SIGNATURE_PREFIX + mac.hexdigest())
-        return tuple(expected)
+    def _compute_expected(self, connection_id: str, key: int = 0) -> str:
+        """``sha256=<hex>`` for the ``key``-th access key (0: the primary)."""
+        mac = self._prepared[key].copy()
+        mac.update(connection_id.encode())
+        return SIGNATURE_PREFIX + mac.hexdigest()
 
     @property
     def has_keys(self) -> bool:
@@ -86,13 +85,23 @@ class SignatureVerifier:
         entries = signature.split(",")
         if len(entries) > MAX_SIGNATURE_ENTRIES:
             raise InvalidSignature()
-        for wanted in self._expected(connection_id):
-            for entry in entries:
-                candidate = entry.strip().lower()
-                # compare_digest takes ASCII text only; anything else cannot be a hex digest
-                if candidate.isascii() and hmac.compare_digest(candidate, wanted):
-                    return
+        # The primary's entry is cached by connection id alone (lru_cache's cheapest key).
+        if _matches(entries, self._expected(connection_id)):
+            return
+        for key in range(1, len(self._prepared)):
+            if _matches(entries, self._expected(connection_id, key)):
+                return
         raise InvalidSignature()
+
+
+def _matches(entries: list[str], wanted: str) -> bool:
+    """Does any ``ce-signature`` entry equal ``wanted`` (hex case-insensitive, constant time)?"""
+    for entry in entries:
+        candidate = entry.strip().lower()
+        # compare_digest takes ASCII text only; anything else cannot be a hex digest
+        if candidate.isascii() and hmac.compare_digest(candidate, wanted):
+            return True
+    return False
 
 
 def check_origin(origins: Sequence[str], allowed: frozenset[str]) -> str:

@@ -222,6 +222,19 @@ def test_missing_origin_on_post_is_refused(core: UpstreamProtocol) -> None:
     assert refused(core, RawRequest("POST", headers, b"{}")).status == 403
 
 
+@pytest.mark.parametrize(
+    "origin", [" WPS-Test.webpubsub.azure.com ", "evil.example, wps-test.webpubsub.azure.com"]
+)
+def test_an_origin_header_in_another_spelling_is_normalised(core: UpstreamProtocol, origin: str) -> None:
+    event = core.receive(raw("connected", origin=origin), "connected")
+    assert event.context.origin == "wps-test.webpubsub.azure.com"
+
+
+@pytest.mark.parametrize("origin", ["evil.example", "evil.example, other.example", "", "*"])
+def test_an_origin_header_without_an_allowed_host_is_refused(core: UpstreamProtocol, origin: str) -> None:
+    assert refused(core, raw("connected", origin=origin), "connected").status == 403
+
+
 def test_forged_request_is_refused_before_its_body_is_parsed(core: UpstreamProtocol) -> None:
     # A bad body would be a 400; the missing signature must win (no JSON parsing for forgeries).
     assert refused(core, raw("connect", b"{not json", keys=())).status == 401

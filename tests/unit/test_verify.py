@@ -112,3 +112,14 @@ def test_the_cache_of_expected_entries_is_bounded() -> None:
         verifier.verify(signature(f"c{n}", PRIMARY_KEY), f"c{n}")
     assert verifier._expected.cache_info().currsize == EXPECTED_CACHE_SIZE
     verifier.verify(signature("c0", PRIMARY_KEY), "c0")  # evicted, computed again: still correct
+
+
+def test_a_key_is_hashed_only_when_the_keys_before_it_did_not_match() -> None:
+    verifier = SignatureVerifier([PRIMARY_KEY, SECONDARY_KEY])
+    verifier.verify(signature("c1", PRIMARY_KEY, SECONDARY_KEY), "c1")
+    assert verifier._expected.cache_info().misses == 1  # the primary's entry matched
+    verifier.verify(signature("c1", SECONDARY_KEY), "c1")  # e.g. the primary key was rotated
+    assert verifier._expected.cache_info().misses == 2
+    with pytest.raises(InvalidSignature):
+        verifier.verify(signature("c1", OTHER_KEY), "c1")
+    assert verifier._expected.cache_info().misses == 2  # both entries remembered
