@@ -391,8 +391,14 @@ async def run(args: argparse.Namespace) -> None:
         summary.append((p50, p99))
     (h50, h99), (b50, b99) = summary
     verdict = "met" if h50 / b50 < 1.25 else "NOT met"
+    pairs = [
+        statistics.median(h.latencies) / statistics.median(b.latencies)
+        for h, b in zip(*results, strict=True)
+        if h.latencies and b.latencies
+    ]
+    spread = f", {min(pairs):.2f}-{max(pairs):.2f}x round by round" if pairs else ""
     print(
-        f"ratio history / no history: p50 {h50 / b50:.2f}x (+{(h50 - b50):.2f} ms), "
+        f"ratio history / no history: p50 {h50 / b50:.2f}x (+{(h50 - b50):.2f} ms{spread}), "
         f"p99 {h99 / b99:.2f}x; target p50 < 1.25x: {verdict}"
     )
     azurite_cpu = "?" if floor.azurite_cpu_ms is None else f"{floor.azurite_cpu_ms:.2f}"
