@@ -50,6 +50,12 @@ BENCHMARKS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
         (),
         ("--seconds", "3", "--rounds", "2"),
     ),
+    (
+        "table_ops",
+        "one storage write to Azurite, each way the chat could do it (insert, upserts, batches)",
+        (),
+        ("--calls", "100", "--rounds", "2"),
+    ),
 )
 TIMEOUT = 600.0  # per benchmark
 

@@ -1,18 +1,26 @@
 """Benchmark: a chat message end to end, with and without history writes, side by side.
 
     python -m bench.chat [--rooms 5] [--members 10] [--rate 20] [--seconds 5] [--rounds 3]
+                         [--topology split|one-loop] [--azurite disk|memory]
 
-Two stacks run as ``python -m devhost`` subprocesses on free ports of 127.0.0.1, identical
-but for the history store: one with Azurite (every chat message is written to Table Storage
-before it is broadcast, as in production), one with ``--no-storage`` and no ``ChatStorage``
-setting (broadcast only). This process holds every client (``json.webpubsub.azure.v1``
-WebSockets on aiohttp), ``--rooms`` rooms of ``--members`` each, on each stack.
+Two stacks on free ports of 127.0.0.1, identical but for the history store: one whose app
+has ``ChatStorage`` pointing at an Azurite started here (every chat message is claimed in
+Table Storage before it is broadcast, as in production), one without (broadcast only).
+``--topology split`` (default) runs each stack as ``python -m devhost.emulator`` plus
+``python -m devhost.functions``, two processes, as the service and the app are in Azure;
+``one-loop`` runs ``python -m devhost`` (both on one event loop, as ``scripts/dev`` does).
+``--azurite disk`` (default) is how ``python -m devhost`` runs Azurite (data on disk, so
+history survives a restart); ``memory`` is ``--inMemoryPersistence``.
+This process holds every client (``json.webpubsub.azure.v1`` WebSockets on aiohttp),
+``--rooms`` rooms of ``--members`` each, on each stack.
 
 Rounds alternate between the two stacks (A B A B ...), so drift of the shared machine hits
 both alike. In a round, every 1/``--rate`` s a member of the next room sends a ``chat``
 event; the latency of a message is from just before the send until the **last** member of
-its room (the sender included) has received the broadcast. Printed: p50/p99 per stack and
-the ratio with/without history (target: the write adds < 25 % at p50).
+its room (the sender included) has received the broadcast. Printed: p50/p99 per stack, the
+ratio with/without history (target: the write adds < 25 % at p50), the load average, and
+what one storage round trip costs on its own (the claim each message waits for, and a bare
+HTTP request to Azurite), next to the 25 % budget.
 """
 
 from __future__ import annotations
@@ -21,12 +29,11 @@ import argparse
 import asyncio
 import json
 import os
-import re
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -34,69 +41,130 @@ from pathlib import Path
 
 import aiohttp
 
+from devhost.emulator.config import DEFAULT_ACCESS_KEY
+from devhost.storage import ACCOUNT, RunningAzurite, start_azurite
+
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 SUBPROTOCOL = "json.webpubsub.azure.v1"
-_URL_LINE = re.compile(r"^Functions host: (http://\S+)")
 
 
 @dataclass
 class Stack:
     label: str
-    process: subprocess.Popen[str]
+    processes: list[subprocess.Popen[bytes]]
     functions_url: str
+    storage: RunningAzurite | None = None
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
+    async def stop(self) -> None:
+        for process in self.processes:  # SIGTERM: each stops gracefully
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
             try:
-                self.process.wait(timeout=20)
+                await asyncio.to_thread(process.wait, 20)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                process.kill()
+                process.wait()
+        if self.storage is not None:
+            await self.storage.stop()
 
 
-def start_stack(label: str, work: Path, *, history: bool, rooms: list[str]) -> Stack:
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def _launch(module: list[str], work: Path, name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    log = (work / f"{name}.log").open("wb")  # read it if a stack does not start
+    return subprocess.Popen(
+        [sys.executable, "-m", *module],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def _wait_http(url: str, processes: list[subprocess.Popen[bytes]], label: str) -> None:
+    """Until ``url`` answers at all (any status), or fail if a process exits or 60 s pass."""
+    deadline = time.monotonic() + 60
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if any(process.poll() is not None for process in processes):
+                break
+            try:
+                async with http.get(url, timeout=aiohttp.ClientTimeout(total=2)):
+                    return
+            except (aiohttp.ClientError, TimeoutError):
+                await asyncio.sleep(0.2)
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+    raise RuntimeError(f"{label}: did not start (see its *.log in the work folder)")
+
+
+async def start_stack(
+    label: str, work: Path, *, storage: RunningAzurite | None, rooms: list[str], topology: str
+) -> Stack:
+    """One chat stack on free ports of 127.0.0.1, talking to ``storage`` (None: no history).
+
+    ``one-loop``: ``python -m devhost`` (emulator and function app on one event loop, as
+    ``scripts/dev`` runs them). ``split``: ``python -m devhost.emulator`` and
+    ``python -m devhost.functions`` as two processes, like the service and the app in Azure.
+    """
+    emulator_port, functions_port = _free_port(), _free_port()
+    emulator_url = f"http://{HOST}:{emulator_port}"
     values = {
         "FUNCTIONS_WORKER_RUNTIME": "python",
         "ChatAllowGuests": "true",
         "ChatRooms": ",".join(rooms),
         "ChatRateLimitMessages": "10000",
     }
+    if storage is not None:
+        values["ChatStorage"] = storage.connection_string
     work.mkdir(parents=True, exist_ok=True)
-    settings = work / "local.settings.json"
-    settings.write_text(json.dumps({"IsEncrypted": False, "Values": values}), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WebPubSub", "Chat", "DEVHOST_"))}
     env["PYTHONUNBUFFERED"] = "1"
-    args = [sys.executable, "-m", "devhost", "--functions-port", "0", "--emulator-port", "0"]
-    args += ["--host", HOST, "--public-host", HOST, "--settings", str(settings), "--log-level", "WARNING"]
-    args += ["--storage-port", "0", "--storage-dir", str(work / "azurite")] if history else ["--no-storage"]
-    process = subprocess.Popen(
-        args,
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    deadline = time.monotonic() + 60
-    url = ""
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        match = _URL_LINE.match(line)
-        url = match.group(1) if match else url
-        if line.startswith("Chat page:"):
-            break
-    if not url:
-        process.kill()
-        raise RuntimeError(f"{label}: python -m devhost did not start")
-    # keep draining its output so the pipe never fills
-    threading.Thread(target=process.stdout.read, daemon=True).start()
-    return Stack(label, process, url)
+    common = ["--host", HOST, "--log-level", "WARNING"]
+    if topology == "one-loop":
+        # --no-storage: the app uses ChatStorage from the settings (the Azurite started here)
+        args = ["devhost", "--functions-port", str(functions_port), "--emulator-port", str(emulator_port)]
+        args += [*common, "--public-host", HOST, "--no-storage", "--settings", str(work / "settings.json")]
+        _write_settings(work, values)
+        processes = [_launch(args, work, "devhost", env)]
+    else:
+        upstream = f"http://{HOST}:{functions_port}/api/{{hub}}/{{event}}"
+        emulator = [
+            "devhost.emulator",
+            "--host",
+            HOST,
+            "--port",
+            str(emulator_port),
+            "--hub",
+            f"chat={upstream}",
+        ]
+        # the host name the emulator signs its events with (WebHook-Request-Origin), which the
+        # app checks against its endpoint: the emulator's CLI always uses "localhost"
+        endpoint = f"http://localhost:{emulator_port}"
+        values["WebPubSubConnectionString"] = (
+            f"Endpoint={endpoint};AccessKey={DEFAULT_ACCESS_KEY};Version=1.0;"
+        )
+        _write_settings(work, values)
+        functions = ["devhost.functions", "--port", str(functions_port), *common]
+        functions += ["--settings", str(work / "settings.json")]
+        processes = [_launch(emulator, work, "emulator", env), _launch(functions, work, "functions", env)]
+    functions_url = f"http://{HOST}:{functions_port}"
+    await _wait_http(f"{emulator_url}/api/health", processes, label)
+    await _wait_http(f"{functions_url}/", processes, label)
+    return Stack(label, processes, functions_url, storage)
+
+
+def _write_settings(work: Path, values: dict[str, str]) -> None:
+    settings = {"IsEncrypted": False, "Values": values}
+    (work / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
 
 
 @dataclass
@@ -192,14 +260,94 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+@dataclass
+class Floor:
+    """What one storage round trip costs on its own, measured from this process."""
+
+    claim_ms: float  # p50 of HistoryStore.claim: the write each message waits for
+    claim_cpu_ms: float  # this process's CPU per claim (the SDK's Python, aiohttp, the kernel)
+    bare_ms: float  # p50 of a bare aiohttp request to Azurite (unsigned: answered 403 at once)
+    azurite_cpu_ms: float | None  # Azurite's CPU per claim (from /proc), None if unknown
+
+
+def _process_cpu(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+async def measure_floor(storage: RunningAzurite, count: int = 200) -> Floor:
+    """Time ``count`` claims (the handler's own code) and bare requests, one at a time."""
+    os.environ["ChatStorage"] = storage.connection_string  # this process only; stacks are running
+    from chat import history
+    from chat.ids import new_message_id
+
+    store = history.get_store()
+    assert store is not None
+    walls: list[float] = []
+    cpu = 0.0
+    azurite_cpu = _process_cpu(storage.process.pid)
+    for n in range(count + 20):  # the first 20 warm up
+        message = history.StoredMessage(new_message_id(), "guest-floor", "floor", "floor", f"f{n}", "")
+        key = history.event_key("floor", uuid.uuid4().hex)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        assert await store.claim(message, key) is None
+        if n >= 20:
+            walls.append(time.perf_counter() - started)
+            cpu += time.process_time() - cpu_started
+        if n == 19:
+            azurite_cpu = _process_cpu(storage.process.pid)
+        await asyncio.sleep(0.002)
+    azurite_after = _process_cpu(storage.process.pid)
+    await history.close_stores()
+    bare: list[float] = []
+    url = f"http://{storage.host}:{storage.port}/{ACCOUNT}/floor"
+    async with aiohttp.ClientSession() as http:
+        for n in range(count + 20):
+            started = time.perf_counter()
+            async with http.post(url, json={"RowKey": str(n)}) as response:
+                await response.read()
+            if n >= 20:
+                bare.append(time.perf_counter() - started)
+            await asyncio.sleep(0.002)
+    used = None if azurite_cpu is None or azurite_after is None else (azurite_after - azurite_cpu) / count
+    return Floor(
+        claim_ms=statistics.median(walls) * 1000,
+        claim_cpu_ms=cpu / count * 1000,
+        bare_ms=statistics.median(bare) * 1000,
+        azurite_cpu_ms=None if used is None else used * 1000,
+    )
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 async def run(args: argparse.Namespace) -> None:
     rooms = [f"room{i}" for i in range(args.rooms)]
+    load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp:
-        stacks = [
-            start_stack("history (Azurite)", Path(tmp) / "history", history=True, rooms=rooms),
-            start_stack("no history", Path(tmp) / "plain", history=False, rooms=rooms),
-        ]
+        work = Path(tmp)
+        location = None if args.azurite == "memory" else work / "azurite"
+        storage = await start_azurite(HOST, 0, location)
+        stacks: list[Stack] = []
         try:
+            stacks.append(
+                await start_stack(
+                    "history (Azurite)",
+                    work / "history",
+                    storage=storage,
+                    rooms=rooms,
+                    topology=args.topology,
+                )
+            )
+            stacks.append(
+                await start_stack(
+                    "no history", work / "plain", storage=None, rooms=rooms, topology=args.topology
+                )
+            )
             async with aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=60)
             ) as http:
@@ -217,12 +365,18 @@ async def run(args: argparse.Namespace) -> None:
                         results[index].append(await room_set.run_round(args.rate, args.seconds, sequence))
                 for room_set in sets:
                     await room_set.close()
+            floor = await measure_floor(storage)
         finally:
             for stack in stacks:
-                stack.stop()
+                await stack.stop()
+            await storage.stop()
     print(
         f"chat send -> every member received: {args.rooms} rooms x {args.members} members, "
         f"{args.rate:g} msg/s, {args.rounds} alternating rounds of {args.seconds:g} s per stack"
+    )
+    print(
+        f"topology {args.topology}, Azurite {args.azurite}; "
+        f"load average (1/5/15 min) {load_before} before, {load_average()} after"
     )
     print(f"{'stack':<20}{'messages':>9}{'lost':>6}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'round p50s':>24}")
     summary = []
@@ -237,9 +391,22 @@ async def run(args: argparse.Namespace) -> None:
         summary.append((p50, p99))
     (h50, h99), (b50, b99) = summary
     verdict = "met" if h50 / b50 < 1.25 else "NOT met"
+    pairs = [
+        statistics.median(h.latencies) / statistics.median(b.latencies)
+        for h, b in zip(*results, strict=True)
+        if h.latencies and b.latencies
+    ]
+    spread = f", {min(pairs):.2f}-{max(pairs):.2f}x round by round" if pairs else ""
     print(
-        f"ratio history / no history: p50 {h50 / b50:.2f}x (+{(h50 - b50):.2f} ms), "
+        f"ratio history / no history: p50 {h50 / b50:.2f}x (+{(h50 - b50):.2f} ms{spread}), "
         f"p99 {h99 / b99:.2f}x; target p50 < 1.25x: {verdict}"
+    )
+    azurite_cpu = "?" if floor.azurite_cpu_ms is None else f"{floor.azurite_cpu_ms:.2f}"
+    print(
+        f"one storage round trip alone (after the rounds, from this process): HistoryStore.claim "
+        f"p50 {floor.claim_ms:.2f} ms (CPU: this process {floor.claim_cpu_ms:.2f} ms, Azurite "
+        f"{azurite_cpu} ms); a bare HTTP request to Azurite p50 {floor.bare_ms:.2f} ms; "
+        f"the 25 % budget is {0.25 * b50:.2f} ms"
     )
 
 
@@ -250,6 +417,19 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="messages per second, all rooms together")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of one round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per stack, alternating")
+    parser.add_argument(
+        "--topology",
+        choices=("split", "one-loop"),
+        default="split",
+        help="split: emulator and function app in two processes, as in Azure (default); "
+        "one-loop: python -m devhost, both on one event loop",
+    )
+    parser.add_argument(
+        "--azurite",
+        choices=("disk", "memory"),
+        default="disk",
+        help="Azurite's persistence: disk (what python -m devhost runs; default) or memory",
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -163,7 +163,8 @@ class HistoryStore:
         """Write the history rows of ``message``, both orders (upserts: repeatable).
 
         Two single-entity upserts side by side cost the emulator and the SDK less than one
-        entity-group transaction; a failure of either raises, and a retry writes both again.
+        entity-group transaction (``python -m bench.table_ops``: the SDK builds a batch's
+        multipart body in Python); a failure of either raises, and a retry writes both again.
         """
         from azure.data.tables import UpdateMode
 
