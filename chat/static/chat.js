@@ -35,6 +35,7 @@ const TITLE = "Web PubSub chat";
 const $ = (id) => document.getElementById(id);
 const ui = {
   status: $("status"),
+  statusAnnounce: $("status-announce"),
   reconnectNow: $("reconnect-now"),
   identity: $("identity"),
   identityName: $("identity-name"),
@@ -121,10 +122,16 @@ function updateTitle() {
   document.title = state.unread ? `(${state.unread}) ${base}` : base;
 }
 
+// The visible status ticks every second while waiting to reconnect; screen readers hear it
+// only when the state changes (the live region), not at every tick of the countdown.
 function setStatus(kind, text) {
+  const changed = ui.status.dataset.state !== kind;
   ui.status.dataset.state = kind;
   if (ui.status.textContent !== text) {
     ui.status.textContent = text;
+    if (changed || kind !== "waiting") {
+      ui.statusAnnounce.textContent = text;
+    }
   }
   ui.reconnectNow.hidden = kind !== "waiting";
 }

@@ -253,10 +253,15 @@ async def test_offline_state_and_reconnect_with_a_live_countdown(
             "() => /Reconnecting in ([3-9]|\\d\\d) s/.test(document.getElementById('status').textContent)",
             timeout=60_000,
         )
+        announced = window.page.get_by_role("status")
         before = _seconds(await window.status.text_content() or "")
+        spoken = await announced.text_content()
         await window.page.wait_for_timeout(1200)
         after = _seconds(await window.status.text_content() or "")
         assert after < before, f"the countdown did not move: {before} -> {after}"
+        # Screen readers hear the change of state, not every tick of the countdown.
+        assert (await announced.text_content()) == spoken
+        assert spoken is not None and spoken.startswith("Disconnected.")
         await window.screenshot("chat-reconnecting")
 
         second = start_stack_process(
