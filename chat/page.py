@@ -34,6 +34,7 @@ FILES = {
     "linkify.js": "text/javascript",
     "composer.js": "text/javascript",
     "sidebar.js": "text/javascript",
+    "dom.js": "text/javascript",
 }
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -1,17 +1,8 @@
 // Rooms and people: a sidebar on wide screens, a drawer on phones (opened from the header).
 
-const PHONE = window.matchMedia("(max-width: 47.99rem)");
+import { el } from "./dom.js";
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) {
-    node.className = className;
-  }
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
-}
+const PHONE = window.matchMedia("(max-width: 47.99rem)");
 
 export class Sidebar {
   constructor({ sidebar, menu, scrim, rooms, people, peopleCount, main, onRoom }) {

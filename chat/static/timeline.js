@@ -8,23 +8,13 @@
 //   and messages still being sent (no id yet) fall where their time puts them.
 // All text goes through textContent (links through linkify's anchors).
 
+import { el } from "./dom.js";
 import { appendLinkified } from "./linkify.js";
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
 const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) {
-    node.className = className;
-  }
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
-}
 
 function parseTime(iso) {
   const when = iso ? new Date(iso) : new Date();
