@@ -34,6 +34,7 @@ from .stack import (
     DEFAULT_HUBS,
     DEFAULT_PUBLIC_HOST,
     DEFAULT_STORAGE_DIR,
+    PortTaken,
     StackConfig,
     start_stack,
 )
@@ -44,6 +45,8 @@ logger = logging.getLogger("devhost")
 ACCESS_KEY_VARIABLE = "DEVHOST_ACCESS_KEY"
 # Test hook: give the app a different key than the emulator's, to watch every event be refused.
 APP_ACCESS_KEY_VARIABLE = "DEVHOST_APP_ACCESS_KEY"
+# The option that moves each server of the stack (PortTaken.server).
+PORT_OPTIONS = {"functions": "--functions-port", "emulator": "--emulator-port", "storage": "--storage-port"}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -132,6 +135,10 @@ async def serve(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signum, stop.set)
     try:
         stack = await start_stack(config)
+    except PortTaken as exc:
+        option = PORT_OPTIONS[exc.server]
+        logger.error("Cannot start: %s (another copy running?); pass %s 0 for any free port", exc, option)
+        return 1
     except OSError as exc:
         logger.error("Cannot start: %s (is another copy running? try other --*-port values)", exc)
         return 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
+import socket
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,8 +28,8 @@ from devhost.emulator import EmulatorConfig, EventHandler, RunningEmulator, run_
 from devhost.emulator.inspector import INSPECTOR_PATH
 from devhost.functions import RunningHost, create_app, start_host
 from devhost.functions.app import FROM_HOST_CONFIG, HOST_INFO
+from devhost.functions.app_clients import close_app_clients
 from devhost.storage import DEFAULT_TABLE_PORT, RunningAzurite, start_azurite
-from shared.service import close_service_clients
 from shared.settings import CONNECTION_STRING
 
 logger = logging.getLogger("devhost")
@@ -122,18 +122,51 @@ class RunningStack:
                 await self.emulator.clients.shutdown()
                 await self.emulator.stop()
             finally:
-                await close_service_clients()
-                await _close_history_stores()
+                await close_app_clients()
                 if self.storage is not None:
                     await self.storage.stop()
                 _restore(os.environ, self._saved_env)
+
+
+SERVER_NAMES = {
+    "functions": "the Functions host",
+    "emulator": "the Web PubSub emulator",
+    "storage": "Azurite",
+}
+
+
+class PortTaken(OSError):
+    """A server's port is in use; ``server`` says which (a key of ``SERVER_NAMES``)."""
+
+    def __init__(self, server: str, port: int) -> None:
+        super().__init__(f"port {port} for {SERVER_NAMES[server]} is taken")
+        self.server = server
+        self.port = port
+
+
+def _check_ports_free(config: StackConfig) -> None:
+    """Refuse a taken port before anything starts, so no half-started stack (e.g. a second
+    Azurite writing to the same data folder) ever runs. Port 0 picks a free port later."""
+    wanted = [("functions", config.functions_port), ("emulator", config.emulator_port)]
+    if config.storage:
+        wanted.append(("storage", config.storage_port))
+    for server, port in wanted:
+        if port == 0:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((config.host, port))
+            except OSError:
+                raise PortTaken(server, port) from None
 
 
 async def start_stack(config: StackConfig) -> RunningStack:
     """Start the emulator and the Functions dev host, wired to each other.
 
     Raises:
-        OSError: a port is taken. Errors from ``devhost.functions.create_app`` (settings,
+        PortTaken: a port is taken (checked before anything starts); OSError: a bind failed
+        anyway (a race). Errors from ``devhost.functions.create_app`` (settings,
         host.json, app import) propagate; nothing is left running when this raises.
     """
     emulator_config = EmulatorConfig(
@@ -144,6 +177,7 @@ async def start_stack(config: StackConfig) -> RunningStack:
     )
     if config.access_key is not None:
         emulator_config.access_key = config.access_key
+    _check_ports_free(config)
     storage: RunningAzurite | None = None
     if config.storage:
         location = config.storage_dir or config.app_dir / DEFAULT_STORAGE_DIR
@@ -203,14 +237,6 @@ async def running_stack(config: StackConfig) -> AsyncIterator[RunningStack]:
         yield stack
     finally:
         await stack.stop()
-
-
-async def _close_history_stores() -> None:
-    """Close the chat sample's Table Storage clients, if the app loaded it (a fork may not)."""
-    history = sys.modules.get("chat.history")
-    close = getattr(history, "close_stores", None)
-    if close is not None:
-        await close()
 
 
 def _set(environ: MutableMapping[str, str], values: dict[str, str]) -> dict[str, str | None]:

@@ -20,7 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Local Azure Web PubSub emulator (development only: the default key is public).",
     )
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="port for REST and WebSockets (0: any)"
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port for REST and WebSockets (default {DEFAULT_PORT}; 0: any)",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default 127.0.0.1)")
     parser.add_argument("--access-key", help="primary access key (default: the public emulator key)")

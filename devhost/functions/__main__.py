@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..logs import configure_logging
 from .app import DEFAULT_MODULE, FROM_HOST_CONFIG, HOST_INFO, create_app
+from .app_clients import close_app_clients
 from .discovery import DiscoveryError
 from .host_config import HostConfigError, parse_concurrency
 from .routes import RouteTemplateError
@@ -89,6 +90,7 @@ async def serve(args: argparse.Namespace) -> int:
     finally:
         logger.info("Stopping the Functions dev host")
         await running.stop()
+        await close_app_clients()
     return 0
 
 

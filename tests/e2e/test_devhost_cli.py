@@ -84,7 +84,8 @@ async def test_a_taken_port_is_reported_and_nothing_is_left_running(
     with pytest.raises(StackStartError) as failed:
         start_stack_process(tmp_path, access_key=new_access_key(), extra_args=("--functions-port", taken))
     assert "Cannot start" in str(failed.value)
-    assert "address already in use" in str(failed.value).lower()
+    assert f"port {taken} for the Functions host is taken" in str(failed.value)
+    assert "pass --functions-port 0" in str(failed.value)
 
 
 async def test_a_taken_azurite_port_is_reported_and_nothing_is_left_running(
@@ -95,3 +96,4 @@ async def test_a_taken_azurite_port_is_reported_and_nothing_is_left_running(
         start_stack_process(tmp_path, access_key=new_access_key(), extra_args=("--storage-port", taken))
     assert "Cannot start" in str(failed.value)
     assert f"port {taken} for Azurite is taken" in str(failed.value)
+    assert "pass --storage-port 0" in str(failed.value)
