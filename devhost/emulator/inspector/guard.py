@@ -11,18 +11,12 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from aiohttp import web
 
-_LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
+from ..guard import is_loopback_name
 
-
-def _is_loopback_address(value: str) -> bool:
-    try:
-        return ipaddress.ip_address(value.strip("[]")).is_loopback
-    except ValueError:
-        return False
+# /etc/hosts names for ::1 on Debian-like systems, besides what the emulator's guard accepts.
+_IPV6_LOOPBACK_NAMES = {"ip6-localhost", "ip6-loopback"}
 
 
 def host_is_loopback(host: str) -> bool:
@@ -32,12 +26,12 @@ def host_is_loopback(host: str) -> bool:
         name = host[1:].split("]", 1)[0]
     else:
         name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    return name in _LOOPBACK_NAMES or name.endswith(".localhost") or _is_loopback_address(name)
+    return name in _IPV6_LOOPBACK_NAMES or is_loopback_name(name)
 
 
 def refusal(request: web.Request, *, need_origin: bool) -> str | None:
     """Why ``request`` may not use the inspector, or ``None`` if it may."""
-    if request.remote is None or not _is_loopback_address(request.remote):
+    if request.remote is None or not is_loopback_name(request.remote):
         return "the inspector answers loopback clients only"
     if not host_is_loopback(request.host):
         return "the inspector answers requests for a loopback host only"
