@@ -86,11 +86,8 @@ export class Timeline {
     return Boolean(id) && this.ids.has(id);
   }
 
-  /** A chat message ({id?, from, name?, text, time}); returns its entry, or null if already shown. */
-  addMessage(message, extra = {}) {
-    if (message.id && this.ids.has(message.id)) {
-      return null;
-    }
+  /** The timeline entry for a chat message (live or from history). */
+  chatEntry(message, extra = {}) {
     const entry = {
       type: "chat",
       id: message.id || "",
@@ -101,6 +98,15 @@ export class Timeline {
       ...extra,
     };
     entry.mine = this.isMine(entry);
+    return entry;
+  }
+
+  /** A chat message ({id?, from, name?, text, time}); returns its entry, or null if already shown. */
+  addMessage(message, extra = {}) {
+    if (message.id && this.ids.has(message.id)) {
+      return null;
+    }
+    const entry = this.chatEntry(message, extra);
     this.insert(entry);
     return entry;
   }
@@ -117,15 +123,7 @@ export class Timeline {
       if (!message || typeof message.text !== "string" || (message.id && this.ids.has(message.id))) {
         continue;
       }
-      const entry = {
-        type: "chat",
-        id: message.id || "",
-        from: message.from || "",
-        name: message.name || message.from || "someone",
-        text: message.text,
-        date: parseTime(message.time),
-      };
-      entry.mine = this.isMine(entry);
+      const entry = this.chatEntry(message);
       entry.key = { t: entry.date.getTime(), id: entry.id, seq: ++this.seq };
       fresh.push(entry);
     }
