@@ -5,10 +5,8 @@
 ``ChatTokenMinutes``               client access token lifetime (1-60, default 10)
 ``ChatRateLimitMessages``          chat messages a connection may send per window (default 10)
 ``ChatRateLimitSeconds``           that window in seconds (default 10)
-``ChatStorage``                    history store, key mode: a storage connection string
-                                   (``UseDevelopmentStorage=true`` is Azurite on its default port)
-``ChatStorage__tableServiceUri``   history store, identity mode: ``https://<account>.table.core.windows.net``
-``ChatStorage__clientId``          identity mode: client id of a user-assigned managed identity
+``ChatStorage``                    history store: the ``shared.tables`` settings prefix
+                                   (``ChatStorage``, ``ChatStorage__tableServiceUri``, ``__clientId``)
 ``ChatHistoryTable``               table name (default ``chathistory``)
 
 Without ``ChatStorage`` settings the chat still works, but keeps no history and cannot
@@ -18,7 +16,6 @@ recognise a retried event (both are logged once).
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
 
 DEFAULT_ROOM = "lobby"
 DEFAULT_ROOMS = ("lobby", "general", "random")
@@ -35,23 +32,11 @@ TOKEN_MINUTES_SETTING = "ChatTokenMinutes"
 RATE_MESSAGES_SETTING = "ChatRateLimitMessages"
 RATE_SECONDS_SETTING = "ChatRateLimitSeconds"
 STORAGE_SETTING = "ChatStorage"
-STORAGE_URI_SETTING = "ChatStorage__tableServiceUri"
-STORAGE_CLIENT_ID_SETTING = "ChatStorage__clientId"
 TABLE_SETTING = "ChatHistoryTable"
 
 _FALSE = {"0", "false", "no", "off"}
 # Characters Table Storage refuses in a PartitionKey (rooms are partition keys).
 _KEY_FORBIDDEN = set("/\\#?")
-
-
-class StorageSettings(NamedTuple):
-    connection_string: str | None
-    table_service_uri: str | None
-    client_id: str | None
-    table: str
-
-    def __repr__(self) -> str:  # a connection string may hold an account key
-        return f"StorageSettings(table={self.table!r}, identity={self.table_service_uri is not None})"
 
 
 def _is_room_name(room: str) -> bool:
@@ -94,15 +79,5 @@ def rate_limit() -> tuple[int, int]:
     )
 
 
-def storage_settings() -> StorageSettings | None:
-    """Where history lives, or ``None`` when no store is configured."""
-    connection_string = os.environ.get(STORAGE_SETTING, "").strip() or None
-    uri = os.environ.get(STORAGE_URI_SETTING, "").strip() or None
-    if connection_string is None and uri is None:
-        return None
-    return StorageSettings(
-        connection_string=connection_string if uri is None else None,
-        table_service_uri=uri,
-        client_id=os.environ.get(STORAGE_CLIENT_ID_SETTING, "").strip() or None,
-        table=os.environ.get(TABLE_SETTING, "").strip() or DEFAULT_TABLE,
-    )
+def history_table() -> str:
+    return os.environ.get(TABLE_SETTING, "").strip() or DEFAULT_TABLE

@@ -42,27 +42,21 @@ from shared import (
     UserEvent,
     get_service_client,
 )
+from shared.identity import is_guest
+from shared.negotiate import signed_name
 
-from . import history, limits, signing
+from . import history, limits
 from .app import HUB, hub
 from .config import allowed_rooms, default_room, rate_limit
-from .identity import GUEST_PREFIX
 from .ids import new_message_id
 from .messages import ChatMessage, InvalidText, error_reply, extract_text, iso_time
-from .names import InvalidName, normalize_name
 
 LOGGER = logging.getLogger(__name__)
 
 # Subprotocols the page and the official client SDKs offer, in order of preference.
 PREFERRED_SUBPROTOCOLS = ("json.webpubsub.azure.v1", "json.reliable.webpubsub.azure.v1")
-NAME_PURPOSE = "chat display name v1"
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 100
-
-
-def name_signature(user_id: str, name: str) -> str | None:
-    """What negotiate adds to the client URL so ``connect`` can trust ``?name=``."""
-    return signing.sign(NAME_PURPOSE, f"{user_id}\n{name}")
 
 
 def room_of(context: ConnectionContext) -> str:
@@ -81,17 +75,6 @@ async def broadcast(room: str, message: dict[str, Any], excluded: list[str] | No
 
 
 # -- connection lifecycle -----------------------------------------------------------------------
-def _signed_name(event: ConnectEvent, user_id: str) -> str:
-    name = (event.query.get("name") or [""])[0]
-    signature = (event.query.get("nameSig") or [""])[0]
-    if not (name and signature and signing.verify(NAME_PURPOSE, f"{user_id}\n{name}", signature)):
-        return user_id
-    try:
-        return normalize_name(name)
-    except InvalidName:
-        return user_id
-
-
 @hub.on_connect
 def connect(event: ConnectEvent) -> ConnectResponse | ConnectErrorResponse:
     user_id = event.context.user_id or event.claim("sub")
@@ -105,7 +88,7 @@ def connect(event: ConnectEvent) -> ConnectResponse | ConnectErrorResponse:
         user_id=user_id,
         groups=[requested],
         subprotocol=subprotocol,
-        state={"room": requested, "name": _signed_name(event, user_id)},
+        state={"room": requested, "name": signed_name(event, user_id) or user_id},
     )
 
 
@@ -169,10 +152,9 @@ async def _chat(event: UserEvent) -> EventResponse | None:
         time=iso_time(now_ms),
     )
     store = history.get_store()
-    event_row = history.event_key(context.connection_id, context.event_id) if context.event_id else None
-    if store is not None and event_row is not None:
+    if store is not None:
         try:
-            earlier = await store.claim(message, event_row)
+            earlier = await store.claim(message, context)
         except AzureError:
             LOGGER.warning("storing a message failed connection=%s", context.connection_id, exc_info=True)
             return EventResponse(data=error_reply("message not saved, try again"))
@@ -185,7 +167,7 @@ async def _chat(event: UserEvent) -> EventResponse | None:
         LOGGER.warning("broadcast failed connection=%s", context.connection_id, exc_info=True)
         if store is not None:
             try:
-                await store.forget(message, event_row)
+                await store.forget(message, context)
             except AzureError:
                 LOGGER.warning("could not remove an undelivered message connection=%s", context.connection_id)
         return EventResponse(data=error_reply("message not delivered, try again"))
@@ -277,7 +259,7 @@ async def members_event(event: UserEvent) -> EventResponse:
     if context.user_id in users and not users[context.user_id]:
         users[context.user_id] = name_of(context)
     members = [
-        {"userId": user_id, "name": name or user_id, "guest": user_id.startswith(GUEST_PREFIX)}
+        {"userId": user_id, "name": name or user_id, "guest": is_guest(user_id)}
         for user_id, name in users.items()
     ]
     return EventResponse(data={"kind": "members", "room": room, "members": members})

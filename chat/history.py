@@ -1,4 +1,4 @@
-"""Chat history and presence in Azure Table Storage, through the async ``azure-data-tables`` SDK.
+"""Chat history and presence in Azure Table Storage (``shared.tables``).
 
 One table (``ChatHistoryTable``), one partition per room, four kinds of rows told apart by
 the first letter of the RowKey:
@@ -8,20 +8,15 @@ RowKey                 what                                                     
 =====================  =========================================================  ==========
 ``m<id>``              a chat message, ascending: "after id X" is one range read   ``save``
 ``r<reverse_key(id)>`` the same message, descending: "the page before X"           ``save``
-``e<event hash>``      "event (connection id, ce-id) is message <id>" (+ its text)  ``claim``
+``e<event hash>``      the claim of event (connection id, ce-id), with the message  ``claim``
 ``p<connection hash>`` who is connected under which display name (members)         ``connected``
 =====================  =========================================================  ==========
 
 Sending a message costs one storage round trip before the broadcast: ``claim`` inserts the
-event row (one entity, holding the whole message). A retried event (same ``ce-id`` from the
-same connection: the service's retry) finds it there (``EntityAlreadyExists``), so the
-caller knows it has seen the event and does not broadcast it again. The two history rows
-are written by ``save`` after the broadcast (``upsert``: a retry may write them again, e.g.
-when the first attempt failed between its claim and its save).
-
-The SDK (and its aiohttp transport) is imported on first use, not at cold start. Clients
-are cached per event loop like the Web PubSub client (``shared/service.py``). Locally the
-table is created on first use; in Azure, Bicep creates it (the app's role is scoped to it).
+event's claim row (``shared.claims``), holding the whole message. A retried event finds it
+there, so the caller knows it has seen the event and does not broadcast it again. The two
+history rows are written by ``save`` after the broadcast (upserts: a retry may write them
+again, e.g. when the first attempt failed between its claim and its save).
 """
 
 from __future__ import annotations
@@ -29,19 +24,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
-from .config import StorageSettings, storage_settings
+from shared import claims
+from shared.events import ConnectionContext
+from shared.tables import Table, get_table
+
+from .config import STORAGE_SETTING, history_table
 from .ids import is_message_id, reverse_key
-
-if TYPE_CHECKING:
-    from azure.data.tables.aio import TableClient
 
 LOGGER = logging.getLogger(__name__)
 
-MESSAGE, REVERSED, EVENT, PRESENCE = "m", "r", "e", "p"
-_clients: dict[tuple[StorageSettings, int], tuple[asyncio.AbstractEventLoop, HistoryStore]] = {}
+MESSAGE, REVERSED, PRESENCE = "m", "r", "p"  # and claims.CLAIM_PREFIX ("e") for claim rows
 _warned = False
 
 
@@ -81,10 +75,6 @@ def _hash(*parts: str) -> str:
     return hashlib.sha256(joined).hexdigest()[:40]
 
 
-def event_key(connection_id: str, event_id: str) -> str:
-    return EVENT + _hash(connection_id, event_id)
-
-
 def presence_key(connection_id: str) -> str:
     return PRESENCE + _hash(connection_id)
 
@@ -99,7 +89,7 @@ def _message_fields(message: StoredMessage) -> dict[str, Any]:
     }
 
 
-def _from_entity(room: str, entity: Any) -> StoredMessage:
+def _from_entity(room: str, entity: dict[str, Any]) -> StoredMessage:
     return StoredMessage(
         id=entity["id"],
         user_id=entity["userId"],
@@ -111,53 +101,25 @@ def _from_entity(room: str, entity: Any) -> StoredMessage:
 
 
 class HistoryStore:
-    """History and presence rows of every room, over one ``TableClient``."""
+    """History and presence rows of every room, in one ``Table``."""
 
-    def __init__(self, table: TableClient) -> None:
-        self._table = table
-        self._table_ready = False
-        self._table_lock = asyncio.Lock()
-
-    async def close(self) -> None:
-        await self._table.close()
-
-    async def _with_table(self, operation: Any) -> Any:
-        """Run ``operation()``; if the table does not exist yet (a fresh Azurite), create it once."""
-        from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-
-        try:
-            return await operation()
-        except ResourceNotFoundError:
-            # every operation passed here inserts, upserts or queries: "not found" is the table
-            async with self._table_lock:  # concurrent first events create it once
-                if not self._table_ready:
-                    try:
-                        await self._table.create_table()
-                    except ResourceExistsError:
-                        pass
-                    self._table_ready = True
-            return await operation()
+    def __init__(self, table: Table) -> None:
+        self.table = table
 
     # -- messages ------------------------------------------------------------------------------
-    async def claim(self, message: StoredMessage, event: str) -> StoredMessage | None:
-        """Record that ``event`` (see ``event_key``) is ``message``: one single-entity insert.
+    async def claim(self, message: StoredMessage, context: ConnectionContext) -> StoredMessage | None:
+        """Claim the event of ``context`` as ``message`` (``shared.claims``): one insert.
 
         Returns ``None`` the first time. For an event seen before (the service retried it)
         nothing is inserted: the message stored then is returned, after its history rows
         have been written again (idempotent), in case the first attempt failed after its claim.
         """
-        from azure.core.exceptions import ResourceExistsError
-
-        entity = {"PartitionKey": message.room, "RowKey": event, **_message_fields(message)}
-        try:
-            await self._with_table(
-                lambda: self._table.create_entity(entity, response_preference="return-no-content")
-            )
-        except ResourceExistsError:
-            earlier = _from_entity(message.room, await self._table.get_entity(message.room, event))
-            await self.save(earlier)
-            return earlier
-        return None
+        outcome = await claims.claim(self.table, message.room, context, _message_fields(message))
+        if outcome.first:
+            return None
+        earlier = _from_entity(message.room, outcome.record)
+        await self.save(earlier)
+        return earlier
 
     async def save(self, message: StoredMessage) -> None:
         """Write the history rows of ``message``, both orders (upserts: repeatable).
@@ -166,27 +128,18 @@ class HistoryStore:
         entity-group transaction (``python -m bench.table_ops``: the SDK builds a batch's
         multipart body in Python); a failure of either raises, and a retry writes both again.
         """
-        from azure.data.tables import UpdateMode
-
         fields, room = _message_fields(message), message.room
         rows = (
             {"PartitionKey": room, "RowKey": MESSAGE + message.id, **fields},
             {"PartitionKey": room, "RowKey": REVERSED + reverse_key(message.id), **fields},
         )
-        await asyncio.gather(
-            *(
-                self._with_table(lambda row=row: self._table.upsert_entity(row, mode=UpdateMode.REPLACE))
-                for row in rows
-            )
-        )
+        await asyncio.gather(*(self.table.upsert(row) for row in rows))
 
-    async def forget(self, message: StoredMessage, event: str | None) -> None:
+    async def forget(self, message: StoredMessage, context: ConnectionContext) -> None:
         """Undo ``claim`` and ``save`` (the broadcast failed and the sender is told to try again)."""
-        keys = [MESSAGE + message.id, REVERSED + reverse_key(message.id)]
-        if event is not None:
-            keys.append(event)
-        for key in keys:  # each may be absent: delete_entity does not raise for that
-            await self._table.delete_entity(message.room, key)
+        for key in (MESSAGE + message.id, REVERSED + reverse_key(message.id)):
+            await self.table.delete(message.room, key)
+        await claims.release(self.table, message.room, context)
 
     async def page(self, room: str, *, before: str | None, after: str | None, limit: int) -> Page:
         """Up to ``limit`` messages strictly between ``after`` and ``before`` (ids; None: open).
@@ -201,17 +154,7 @@ class HistoryStore:
             high, newest_first = "s", True
         query = "PartitionKey eq @room and RowKey gt @low and RowKey lt @high"
         parameters = {"room": room, "low": low, "high": high}
-
-        async def read() -> list[Any]:
-            found: list[Any] = []
-            pages = self._table.query_entities(query, parameters=parameters, results_per_page=limit + 1)
-            async for entity in pages:
-                found.append(entity)
-                if len(found) > limit:
-                    break
-            return found
-
-        entities = await self._with_table(read)
+        entities = await self.table.query(query, parameters, limit=limit + 1)
         messages = [_from_entity(room, entity) for entity in entities[:limit]]
         if newest_first:
             messages.reverse()
@@ -219,8 +162,6 @@ class HistoryStore:
 
     # -- presence --------------------------------------------------------------------------------
     async def add_member(self, room: str, member: Member) -> None:
-        from azure.data.tables import UpdateMode
-
         entity = {
             "PartitionKey": room,
             "RowKey": presence_key(member.connection_id),
@@ -228,90 +169,29 @@ class HistoryStore:
             "userId": member.user_id,
             "name": member.name,
         }
-        await self._with_table(lambda: self._table.upsert_entity(entity, mode=UpdateMode.REPLACE))
+        await self.table.upsert(entity)
 
     async def remove_member(self, room: str, connection_id: str) -> None:
-        await self._table.delete_entity(room, presence_key(connection_id))  # absent: no error
+        await self.table.delete(room, presence_key(connection_id))
 
     async def members(self, room: str) -> dict[str, Member]:
         """Presence rows of ``room`` by connection id."""
         query = "PartitionKey eq @room and RowKey gt @low and RowKey lt @high"
-        parameters = {"room": room, "low": PRESENCE, "high": "q"}
-
-        async def read() -> dict[str, Member]:
-            rows: dict[str, Member] = {}
-            async for entity in self._table.query_entities(query, parameters=parameters):
-                member = Member(entity["connectionId"], entity["userId"], entity.get("name") or "")
-                rows[member.connection_id] = member
-            return rows
-
-        result: dict[str, Member] = await self._with_table(read)
-        return result
-
-
-_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
-
-
-def _transport() -> Any:
-    """The SDK's aiohttp transport, reading proxy settings from the environment only if any
-    is set: by default it looks for them (and for ~/.netrc) in a worker thread on *every*
-    request, two thread hops that add milliseconds to each message under load."""
-    from azure.core.pipeline.transport import AioHttpTransport
-
-    proxied = any(os.environ.get(name) or os.environ.get(name.upper()) for name in _PROXY_VARIABLES)
-    return AioHttpTransport(use_env_settings=proxied)
-
-
-def _create(settings: StorageSettings) -> HistoryStore:
-    from azure.data.tables.aio import TableClient
-
-    if settings.connection_string is not None:
-        table = TableClient.from_connection_string(
-            settings.connection_string, table_name=settings.table, transport=_transport()
-        )
-        return HistoryStore(table)
-    credential: Any
-    if settings.client_id:
-        from azure.identity.aio import ManagedIdentityCredential
-
-        credential = ManagedIdentityCredential(client_id=settings.client_id)
-    else:
-        from azure.identity.aio import DefaultAzureCredential
-
-        credential = DefaultAzureCredential()
-    assert settings.table_service_uri is not None
-    table = TableClient(
-        settings.table_service_uri, settings.table, credential=credential, transport=_transport()
-    )
-    return HistoryStore(table)
+        entities = await self.table.query(query, {"room": room, "low": PRESENCE, "high": "q"})
+        rows = (Member(e["connectionId"], e["userId"], e.get("name") or "") for e in entities)
+        return {member.connection_id: member for member in rows}
 
 
 def get_store() -> HistoryStore | None:
     """The store for the current settings on the running loop, or ``None`` when none is set."""
     global _warned
-    settings = storage_settings()
-    if settings is None:
+    table = get_table(STORAGE_SETTING, history_table())
+    if table is None:
         if not _warned:
             _warned = True
             LOGGER.warning("ChatStorage is not set: no chat history, and retried events cannot be recognised")
         return None
-    loop = asyncio.get_running_loop()
-    key = (settings, id(loop))
-    cached = _clients.get(key)
-    if cached is not None and cached[0] is loop:
-        return cached[1]
-    store = _create(settings)
-    _clients[key] = (loop, store)
-    return store
-
-
-async def close_stores() -> None:
-    """Close the stores created on the running loop (tests and dev-host shutdown)."""
-    loop = asyncio.get_running_loop()
-    for key, (owner, store) in list(_clients.items()):
-        if owner is loop:
-            del _clients[key]
-            await store.close()
+    return HistoryStore(table)
 
 
 def valid_cursor(value: object) -> bool:

@@ -21,8 +21,9 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
+from shared.identity import PRINCIPAL_ID_HEADER, platform_auth_enabled
+
 from .app import blueprint
-from .identity import PRINCIPAL_ID_HEADER, platform_auth_enabled
 
 STATIC = Path(__file__).parent / "static"
 FILES = {

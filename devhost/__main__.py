@@ -1,9 +1,10 @@
-"""``python -m devhost``: the whole chat on this machine, no Azure account needed.
+"""``python -m devhost``: the whole app on this machine, no Azure account needed.
 
-Starts Azurite (the storage emulator, for the chat history), the Web PubSub emulator and the
-Functions dev host, points the app's ``WebPubSubConnectionString`` at the emulator, ``ChatStorage``
-at Azurite and the emulator's hubs at the app, prints the chat page URL and runs until Ctrl-C
-(SIGINT) or SIGTERM, then stops all three. History is kept in ``.azurite/`` (git-ignored).
+Starts Azurite (the storage emulator), the Web PubSub emulator and the Functions dev host,
+points the app's ``WebPubSubConnectionString`` at the emulator, its storage settings
+(``UseDevelopmentStorage=true``) at Azurite and the emulator's hubs (the ones the app serves)
+at the app, prints the app's GET routes and runs until Ctrl-C (SIGINT) or SIGTERM, then stops
+all three. Azurite keeps its data in ``.azurite/`` (git-ignored), so it survives a restart.
 
 Keys (optional, from the environment so they stay out of ``ps``): ``DEVHOST_ACCESS_KEY`` is the
 emulator's access key (default: the official emulator's well-known development key).
@@ -31,10 +32,10 @@ from .stack import (
     DEFAULT_EMULATOR_PORT,
     DEFAULT_FUNCTIONS_PORT,
     DEFAULT_HOST,
-    DEFAULT_HUBS,
     DEFAULT_PUBLIC_HOST,
     DEFAULT_STORAGE_DIR,
     PortTaken,
+    RunningStack,
     StackConfig,
     start_stack,
 )
@@ -81,7 +82,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-storage",
         action="store_true",
-        help="do not start Azurite; the app uses ChatStorage from its settings (unset: no history)",
+        help="do not start Azurite; the app's storage settings are used as they are",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
     parser.add_argument(
@@ -94,7 +95,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         dest="hubs",
         metavar="NAME",
-        help=f"hub whose events go to the app (repeatable; default {', '.join(DEFAULT_HUBS)})",
+        help="hub whose events go to the app (repeatable; default: every hub the app serves)",
     )
     parser.add_argument("--app-dir", type=Path, default=Path("."), help="function app directory (default .)")
     parser.add_argument(
@@ -118,7 +119,7 @@ async def serve(args: argparse.Namespace) -> int:
         public_host=args.public_host,
         functions_port=args.functions_port,
         emulator_port=args.emulator_port,
-        hubs=tuple(args.hubs or DEFAULT_HUBS),
+        hubs=tuple(args.hubs) if args.hubs else None,
         app_dir=args.app_dir.resolve(),
         settings_path=args.settings,
         access_key=os.environ.get(ACCESS_KEY_VARIABLE) or None,
@@ -165,7 +166,9 @@ async def serve(args: argparse.Namespace) -> int:
     print(f"Inspector: {stack.inspector_url}  (live connections, upstream calls, frames)", flush=True)
     if stack.storage is not None:
         print(f"Azurite tables: http://{config.host}:{stack.storage.port}", flush=True)
-    print(f"Chat page: {stack.page_url}  (open it in two windows; Ctrl+C stops)", flush=True)
+    for line in _app_lines(stack):
+        print(line, flush=True)
+    print("Ready (Ctrl+C stops)", flush=True)
     try:
         await stop.wait()
     finally:
@@ -173,6 +176,18 @@ async def serve(args: argparse.Namespace) -> int:
         await stack.stop()
     logger.info("Stopped")
     return 0
+
+
+def _app_lines(stack: RunningStack) -> list[str]:
+    """What the app serves, for a person: its hubs and the links to its GET routes."""
+    lines = [f"Hub {hub}: {', '.join(sorted(events)) or 'no events'}" for hub, events in stack.hubs.items()]
+    if not stack.hubs:
+        lines.append(
+            "No Web PubSub hub: the app registers no WebPubSubHub, so no events reach it "
+            "(see 'Writing handlers' in README.md)"
+        )
+    lines += [f"Open: {url}" for url in stack.get_urls]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,14 +1,19 @@
-"""The whole local chat on one event loop: the Web PubSub emulator plus the Functions dev host,
-with Azurite (a child process) holding the chat history.
+"""The whole app on one event loop: the Web PubSub emulator plus the Functions dev host, with
+Azurite (a child process) as the app's storage. Everything app-specific is read from the app.
 
 Startup order matters:
 
 1. start Azurite's table service and the emulator (port 0: a free port);
-2. point ``WebPubSubConnectionString`` at the emulator and ``ChatStorage``/``AzureWebJobsStorage``
-   at Azurite, in ``os.environ``, *before* the function app is imported, so the app signs
-   client tokens and checks ``ce-signature`` with the emulator's key;
+2. point ``WebPubSubConnectionString`` at the emulator, and every setting that names Azurite
+   (``UseDevelopmentStorage=true`` in the settings file or the environment, and always
+   ``AzureWebJobsStorage``) at the Azurite just started, in ``os.environ``, *before* the
+   function app is imported, so the app signs client tokens and checks ``ce-signature``
+   with the emulator's key;
 3. import the function app and start the Functions dev host;
-4. tell the emulator to deliver each hub's events to ``http://<host>:<port>/<prefix>/{hub}/{event}``.
+4. find the hubs the app serves (``shared.routes.served_hubs``: its ``<hub>/validate`` and
+   ``<hub>/<event>`` routes) and tell the emulator to deliver each hub's events to
+   ``http://<host>:<port>/<prefix>/{hub}/{event}``, with only the system events the app
+   handles (a hub without a ``connect`` route gets no ``connect`` calls).
 
 ``python -m devhost`` runs this until SIGINT or SIGTERM; tests use ``running_stack`` directly.
 The access key is never logged; the connection string is available to callers that need it.
@@ -25,11 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devhost.emulator import EmulatorConfig, EventHandler, RunningEmulator, run_emulator
+from devhost.emulator.config import SYSTEM_EVENTS
 from devhost.emulator.inspector import INSPECTOR_PATH
 from devhost.functions import RunningHost, create_app, start_host
 from devhost.functions.app import FROM_HOST_CONFIG, HOST_INFO
 from devhost.functions.app_clients import close_app_clients
+from devhost.functions.home import plain_get_paths
+from devhost.functions.route_table import RouteTable
+from devhost.functions.settings import SAMPLE_FILE, SETTINGS_FILE, ensure_settings_file, load_settings
 from devhost.storage import DEFAULT_TABLE_PORT, RunningAzurite, start_azurite
+from shared.routes import served_hubs
 from shared.settings import CONNECTION_STRING
 
 logger = logging.getLogger("devhost")
@@ -38,11 +48,11 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PUBLIC_HOST = "localhost"
 DEFAULT_FUNCTIONS_PORT = 7071
 DEFAULT_EMULATOR_PORT = 8080
-DEFAULT_HUBS = ("chat",)
-PAGE_ROUTE = "index"
 DEFAULT_STORAGE_DIR = ".azurite"  # under the app directory; git-ignored
-# Settings that get Azurite's connection string (the chat's history store, the Functions host's).
-STORAGE_SETTINGS = ("ChatStorage", "AzureWebJobsStorage")
+# The Functions host's own storage: always Azurite locally.
+HOST_STORAGE_SETTING = "AzureWebJobsStorage"
+# A storage connection string that means "the local emulator" (Azure SDK convention).
+DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"
 
 
 @dataclass(kw_only=True)
@@ -53,7 +63,7 @@ class StackConfig:
     public_host: str = DEFAULT_PUBLIC_HOST  # host name in URLs handed to browsers and to the app
     functions_port: int = DEFAULT_FUNCTIONS_PORT  # 0 picks a free port
     emulator_port: int = DEFAULT_EMULATOR_PORT  # 0 picks a free port
-    hubs: tuple[str, ...] = DEFAULT_HUBS  # hubs whose events go to the function app
+    hubs: tuple[str, ...] | None = None  # hubs whose events go to the app; None: those it serves
     app_dir: Path = field(default_factory=Path.cwd)
     settings_path: Path | None = None  # default <app_dir>/local.settings.json
     load_local_settings: bool = True
@@ -64,7 +74,7 @@ class StackConfig:
     # Invocations the dev host runs at once (Flex's perInstanceConcurrency); None: no limit.
     max_concurrent_requests: int | None = FROM_HOST_CONFIG
     rest_latency_ms: float = 0.0  # added to each emulator REST call (an in-region round trip)
-    storage: bool = True  # run Azurite for the chat history; False: ChatStorage as the settings say
+    storage: bool = True  # run Azurite for the app's storage settings; False: as the settings say
     storage_port: int = DEFAULT_TABLE_PORT  # 0 picks a free port
     storage_dir: Path | None = None  # Azurite's data; default <app_dir>/.azurite
 
@@ -86,6 +96,8 @@ class RunningStack:
     connection_string: str  # what the app was given (contains a key: never log it)
     _saved_env: dict[str, str | None]
     storage: RunningAzurite | None = None
+    hubs: dict[str, frozenset[str]] = field(default_factory=dict)  # hub -> events sent to the app
+    get_paths: tuple[str, ...] = ()  # the app's plain GET routes, e.g. /api/index
 
     @property
     def functions_url(self) -> str:
@@ -104,8 +116,9 @@ class RunningStack:
         return f"{self.functions_url}/{path}"
 
     @property
-    def page_url(self) -> str:
-        return self.api_url(PAGE_ROUTE)
+    def get_urls(self) -> list[str]:
+        """Links to the app's plain GET routes (its pages and JSON endpoints)."""
+        return [f"{self.functions_url}{path}" for path in self.get_paths]
 
     async def stop(self) -> None:
         """Stop the Functions host, then the emulator, then close the app's REST clients.
@@ -194,7 +207,7 @@ async def start_stack(config: StackConfig) -> RunningStack:
         connection_string = f"Endpoint={emulator.endpoint};AccessKey={app_key};Version=1.0;"
         values = {CONNECTION_STRING: connection_string}
         if storage is not None:  # without it, the settings file decides (e.g. your own Azurite)
-            values.update(dict.fromkeys(STORAGE_SETTINGS, storage.connection_string))
+            values.update(dict.fromkeys(_azurite_settings(config), storage.connection_string))
         saved = _set(os.environ, values)
         app = create_app(
             config.app_dir,
@@ -209,14 +222,19 @@ async def start_stack(config: StackConfig) -> RunningStack:
             await storage.stop()
         _restore(os.environ, saved)
         raise
-    route_prefix = app[HOST_INFO].route_prefix
+    info = app[HOST_INFO]
+    route_prefix = info.route_prefix
     upstream = "/".join(
         part
         for part in (f"http://{config.public_host}:{functions.port}", route_prefix, "{hub}/{event}")
         if part
     )
-    for hub in config.hubs:
-        emulator_config.handlers.set_hub(hub, [EventHandler(url_template=upstream)])
+    hubs = _hubs_to_deliver(info.routes, config.hubs)
+    for hub, events in hubs.items():
+        system_events = frozenset(event for event in SYSTEM_EVENTS if event in events)
+        emulator_config.handlers.set_hub(
+            hub, [EventHandler(url_template=upstream, system_events=system_events)]
+        )
         logger.info("Hub %s: events go to %s", hub, upstream)
     return RunningStack(
         emulator=emulator,
@@ -226,7 +244,44 @@ async def start_stack(config: StackConfig) -> RunningStack:
         connection_string=connection_string,
         _saved_env=saved,
         storage=storage,
+        hubs=hubs,
+        get_paths=tuple(plain_get_paths(info.routes)),
     )
+
+
+def _azurite_settings(config: StackConfig) -> list[str]:
+    """Settings to point at the Azurite just started: the Functions host's own, and every one
+    the settings file or the environment sets to ``UseDevelopmentStorage=true``."""
+    names = [HOST_STORAGE_SETTING]
+    values: dict[str, str] = {}
+    if config.load_local_settings:
+        path = config.settings_path or config.app_dir / SETTINGS_FILE
+        ensure_settings_file(path, config.app_dir / SAMPLE_FILE)  # as create_app will
+        values.update(load_settings(path).values)
+    values.update(os.environ)  # the environment wins over the file, as in create_app
+    for name, value in values.items():
+        if value.strip().lower().startswith(DEVELOPMENT_STORAGE) and name not in names:
+            names.append(name)
+    return names
+
+
+def _hubs_to_deliver(routes: RouteTable, override: tuple[str, ...] | None) -> dict[str, frozenset[str]]:
+    """Each hub the emulator should deliver to the app, with the events the app serves for it.
+
+    By default the hubs the app serves; ``override`` (``--hub``) names them instead. A named
+    hub that the app does not serve still gets every system event, so its 404s show why.
+    """
+    served = served_hubs((entry.function.route, entry.function.methods) for entry in routes.entries)
+    if override is None:
+        return served
+    by_name = {hub.lower(): (hub, events) for hub, events in served.items()}
+    chosen: dict[str, frozenset[str]] = {}
+    for name in override:
+        hub, events = by_name.get(name.lower(), (name, frozenset(SYSTEM_EVENTS)))
+        if name.lower() not in by_name:
+            logger.warning("Hub %s: the app serves no such hub; its events will be answered 404", name)
+        chosen[hub] = events
+    return chosen
 
 
 @asynccontextmanager

@@ -9,6 +9,7 @@ abuse-protection ``OPTIONS`` request.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from .headers import TYPE_GROUP_PREFIX, TYPE_SYSTEM_PREFIX, TYPE_USER_PREFIX
 
@@ -59,3 +60,28 @@ def url_template(hub: str, route_prefix: str = "api") -> str:
 def function_name(hub: str, event: str) -> str:
     """A unique, valid Functions name: ``chat`` + ``my.event`` -> ``chat_my_event``."""
     return _FUNCTION_NAME_UNSAFE.sub("_", f"{hub}_{event}")
+
+
+def served_hubs(routes: Iterable[tuple[str, Iterable[str] | None]]) -> dict[str, frozenset[str]]:
+    """The hubs an app serves and each hub's events, from its functions' (route, methods).
+
+    A hub is a ``<hub>/validate`` route that answers ``OPTIONS`` (what ``WebPubSubHub``
+    registers first); its events are its other ``<hub>/<event>`` routes. ``methods`` is
+    ``None`` for a route that takes every method. Names keep the case they were registered in.
+    """
+    pairs = [
+        (route.strip("/"), None if methods is None else {m.upper() for m in methods})
+        for route, methods in routes
+    ]
+    hubs = {
+        route.rpartition("/")[0]: set[str]()
+        for route, methods in pairs
+        if route.endswith("/" + VALIDATE_EVENT)
+        and route.count("/") == 1
+        and (methods is None or "OPTIONS" in methods)
+    }
+    for route, _ in pairs:
+        hub, _, event = route.partition("/")
+        if hub in hubs and event and "/" not in event and event != VALIDATE_EVENT:
+            hubs[hub].add(event)
+    return {hub: frozenset(events) for hub, events in hubs.items()}

@@ -19,6 +19,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from . import closing
 from .settings import CONNECTION_STRING, load_settings
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ def get_service_client(hub: str, env: Mapping[str, str] | None = None) -> WebPub
     return client
 
 
+@closing.register
 async def close_service_clients() -> None:
     """Close the clients created on the running loop (tests and dev-host shutdown)."""
     loop = asyncio.get_running_loop()

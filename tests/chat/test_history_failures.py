@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from chat.history import close_stores
 from devhost.storage import RunningAzurite, start_azurite
+from shared.tables import close_tables
 from tests.chat.conftest import Invoke
 from tests.chat.recorder import RestRecorder
 from tests.upstream_requests import http_request
@@ -30,7 +30,7 @@ async def azurite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     try:
         yield running
     finally:
-        await close_stores()
+        await close_tables()
         await running.stop()
 
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chat import ids, limits
-from chat.names import MAX_NAME_LENGTH, InvalidName, clean_name, normalize_name
+from shared.names import MAX_NAME_LENGTH, InvalidName, clean_name, normalize_name
 
 
 @pytest.mark.parametrize(

@@ -146,7 +146,7 @@ def test_python_m_devhost_passes_the_limit_and_the_rest_latency_on(tmp_path):
         while time.monotonic() < deadline:
             line = process.stdout.readline()
             seen.append(line)
-            if not line or line.startswith("Chat page:"):
+            if not line or line.startswith("Ready "):
                 break
     finally:
         process.terminate()

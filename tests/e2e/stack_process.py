@@ -35,6 +35,7 @@ TEST_SETTINGS = {
     "ChatAllowGuests": "true",
     "ChatRooms": "lobby,general,random",
     "ChatTokenMinutes": "5",
+    "ChatStorage": "UseDevelopmentStorage=true",
 }
 
 
@@ -194,7 +195,7 @@ def start_stack_process(
     stack._reader = threading.Thread(target=stack._read, name="devhost-output", daemon=True)
     stack._reader.start()
     try:
-        stack.wait_for_output(r"^Chat page: ", timeout=START_TIMEOUT)
+        stack.wait_for_output(r"^Ready ", timeout=START_TIMEOUT)
     except AssertionError as exc:
         stack.stop()
         raise StackStartError(str(exc)) from None

@@ -179,6 +179,8 @@
     const box = $("hubs");
     const names = $("hub-names");
     names.replaceChildren(...hubs.map((hub) => { const o = el("option"); o.value = hub.name; return o; }));
+    const hubInput = $("client-hub");
+    if (!hubInput.value && hubs.length) hubInput.value = hubs[0].name;  // the app's first hub, until one is typed
     if (!hubs.length) {
       box.replaceChildren(el("p", "empty", "No hubs yet."));
       return;

@@ -4,7 +4,10 @@ A display name is only a label: identity is the user id (see ``identity.py``). S
 label must not be able to hide or disguise text around it, so these are refused:
 control characters (Cc), format characters (Cf: zero-width joiners, bidi embeddings,
 overrides and isolates such as U+202E), line/paragraph separators (Zl, Zp), surrogates
-(Cs), private-use (Co) and unassigned (Cn) code points.
+(Cs), private-use (Co) and unassigned (Cn) code points; and a name must show something:
+at least one letter, digit, symbol or punctuation mark (not only spaces and combining marks).
+
+An app adds its own rules on top (the chat refuses names that imitate its own labels).
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ import unicodedata
 
 MAX_NAME_LENGTH = 32
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_VISIBLE_CLASSES = frozenset("LNSP")  # first letter of a visible character's category
+# Letters and symbols by category that draw nothing (Hangul fillers, the blank Braille pattern).
+_BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 class InvalidName(ValueError):
@@ -21,6 +27,10 @@ class InvalidName(ValueError):
 
 def _allowed(char: str) -> bool:
     return unicodedata.category(char) not in _FORBIDDEN_CATEGORIES
+
+
+def _visible(char: str) -> bool:
+    return unicodedata.category(char)[0] in _VISIBLE_CLASSES and char not in _BLANK_LOOKING
 
 
 def normalize_name(raw: str) -> str:
@@ -32,6 +42,8 @@ def normalize_name(raw: str) -> str:
         raise InvalidName(f"a display name has at most {MAX_NAME_LENGTH} characters")
     if not all(map(_allowed, name)):
         raise InvalidName("a display name cannot hold control, formatting or direction-changing characters")
+    if not any(map(_visible, name)):
+        raise InvalidName("a display name needs at least one visible letter, digit or symbol")
     return name
 
 
@@ -41,4 +53,4 @@ def clean_name(raw: str, fallback: str) -> str:
     spaced = (" " if char.isspace() else char for char in unicodedata.normalize("NFC", raw))
     kept = "".join(char for char in spaced if _allowed(char))
     name = " ".join(kept.split())[:MAX_NAME_LENGTH].strip()
-    return name or fallback
+    return name if any(map(_visible, name)) else fallback

@@ -1,4 +1,4 @@
-"""Who is asking for a token: a signed-in user, or a guest. The server decides the user id.
+"""Who is asking for a client token: a signed-in user, or a guest. The server decides the user id.
 
 * **Signed-in** (App Service Authentication, "Easy Auth"): the platform signs users in and
   adds ``X-MS-CLIENT-PRINCIPAL-*`` headers, which are trusted **only** when the platform
@@ -6,11 +6,13 @@
   from callers). The user id is ``<provider>-<principal id>`` (e.g. ``aad-<object id>``),
   the stable id, never the changeable name; the display name comes from the principal's
   ``name`` claim (else ``X-MS-CLIENT-PRINCIPAL-NAME``).
-* **Guests** (``ChatAllowGuests``, on by default): the visitor picks only a display name
-  (``?name=``, see ``names.py``); the id ``guest-<random>`` is assigned here and kept in
-  a signed, HttpOnly, SameSite cookie, so the same browser keeps it across reloads and
-  nobody can claim another id. No provider is called ``guest``, so a guest can never
-  hold a signed-in user's id, whatever the settings.
+* **Guests** (when the app allows them): the visitor picks only a display name (see
+  ``names.py``); the id ``guest-<random>`` is assigned here and kept in a signed, HttpOnly,
+  SameSite=Strict cookie (``GuestCookie``), so the same browser keeps it across reloads and
+  nobody can claim another id. No provider is called ``guest``, so a guest can never hold a
+  signed-in user's id, whatever the settings.
+
+``resolve_user`` is the one entry point; ``shared.negotiate`` turns its answer into a client URL.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from . import signing
-from .config import allow_guests
 from .names import clean_name, normalize_name
 
 LOGGER = logging.getLogger(__name__)
@@ -38,11 +39,8 @@ PRINCIPAL_IDP_HEADER = "x-ms-client-principal-idp"
 AUTH_ENABLED_SETTING = "WEBSITE_AUTH_ENABLED"
 
 GUEST_PREFIX = "guest-"
-GUEST_COOKIE = "chat_guest"
-GUEST_COOKIE_PURPOSE = "chat guest cookie v1"
-GUEST_COOKIE_MAX_AGE = 365 * 24 * 3600
-_GUEST_ID = re.compile(r"^guest-[A-Za-z0-9_-]{22}$")
-_PROVIDER = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+_GUEST_ID = re.compile(r"guest-[A-Za-z0-9_-]{22}")
+_PROVIDER = re.compile(r"[a-z][a-z0-9]{0,15}")
 _MAX_PRINCIPAL_ID = 128
 
 
@@ -52,12 +50,28 @@ class Identity(NamedTuple):
     guest: bool
 
 
+class GuestCookie(NamedTuple):
+    """The cookie that keeps a guest's id: its name, signing purpose and lifetime (seconds)."""
+
+    name: str = "guest_id"
+    purpose: str = "guest cookie v1"
+    max_age: int = 365 * 24 * 3600
+
+
+DEFAULT_GUEST_COOKIE = GuestCookie()
+
+
 class NotAuthenticated(Exception):
     """No identity could be established for this request (guests off, not signed in)."""
 
 
 def platform_auth_enabled() -> bool:
     return os.environ.get(AUTH_ENABLED_SETTING, "").strip().lower() == "true"
+
+
+def is_guest(user_id: str | None) -> bool:
+    """Whether ``user_id`` is one this module gave a guest (never a signed-in user's)."""
+    return user_id is not None and user_id.startswith(GUEST_PREFIX)
 
 
 # -- signed-in users -------------------------------------------------------------------------
@@ -82,7 +96,7 @@ def signed_in_user(headers: Mapping[str, str]) -> Identity | None:
     if not principal_id or len(principal_id) > _MAX_PRINCIPAL_ID or not principal_id.isprintable():
         return None
     provider = (headers.get(PRINCIPAL_IDP_HEADER) or "").strip().lower()
-    if not _PROVIDER.match(provider) or provider == GUEST_PREFIX.rstrip("-"):
+    if not _PROVIDER.fullmatch(provider) or provider == GUEST_PREFIX.rstrip("-"):
         provider = "user"
     claimed = _principal_claim(headers.get(PRINCIPAL_HEADER), "name")
     raw_name = claimed or headers.get(PRINCIPAL_NAME_HEADER) or ""
@@ -94,22 +108,24 @@ def new_guest_id() -> str:
     return GUEST_PREFIX + secrets.token_urlsafe(16)
 
 
-def guest_cookie_value(guest_id: str) -> str | None:
-    signature = signing.sign(GUEST_COOKIE_PURPOSE, guest_id)
+def guest_cookie_value(guest_id: str, cookie: GuestCookie = DEFAULT_GUEST_COOKIE) -> str | None:
+    """``<guest id>.<signature>``, or ``None`` when the app holds no key to sign with."""
+    signature = signing.sign(cookie.purpose, guest_id)
     return None if signature is None else f"{guest_id}.{signature}"
 
 
-def guest_id_from_cookie(value: str | None) -> str | None:
+def guest_id_from_cookie(value: str | None, cookie: GuestCookie = DEFAULT_GUEST_COOKIE) -> str | None:
     """The guest id in a cookie this app signed, else ``None`` (forged, foreign or malformed)."""
     if not value:
         return None
     guest_id, _, signature = value.partition(".")
-    if not _GUEST_ID.match(guest_id) or not signature:
+    if not _GUEST_ID.fullmatch(guest_id) or not signature:
         return None
-    return guest_id if signing.verify(GUEST_COOKIE_PURPOSE, guest_id, signature) else None
+    return guest_id if signing.verify(cookie.purpose, guest_id, signature) else None
 
 
 def read_cookie(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of cookie ``name`` in the request's ``Cookie`` header (unquoted), if any."""
     from http.cookies import CookieError, SimpleCookie
 
     jar: SimpleCookie = SimpleCookie()
@@ -121,29 +137,41 @@ def read_cookie(headers: Mapping[str, str], name: str) -> str | None:
     return morsel.value if morsel is not None else None
 
 
+def set_cookie_header(value: str, cookie: GuestCookie = DEFAULT_GUEST_COOKIE, *, secure: bool) -> str:
+    """The ``Set-Cookie`` value that stores the guest cookie ``value`` in the browser."""
+    attributes = f"Path=/; Max-Age={cookie.max_age}; HttpOnly; SameSite=Strict"
+    return f"{cookie.name}={value}; {attributes}{'; Secure' if secure else ''}"
+
+
 class Resolved(NamedTuple):
     identity: Identity
-    set_cookie: str | None  # the cookie value to (re)issue, for a guest
+    set_cookie: str | None  # the guest cookie value to (re)issue, if any
 
 
-def resolve_user(headers: Mapping[str, str], query: Mapping[str, str]) -> Resolved:
-    """Who this token request is for.
+def resolve_user(
+    headers: Mapping[str, str],
+    name: str | None,
+    *,
+    allow_guests: bool,
+    cookie: GuestCookie = DEFAULT_GUEST_COOKIE,
+) -> Resolved:
+    """Who a token request is for: the signed-in user, else (if allowed) a guest named ``name``.
 
     Raises:
-        NotAuthenticated: not signed in and guests are off.
+        NotAuthenticated: not signed in and guests are not allowed.
         names.InvalidName: a guest's display name is not acceptable.
     """
     user = signed_in_user(headers)
     if user is not None:
         return Resolved(user, None)
-    if not allow_guests():
+    if not allow_guests:
         raise NotAuthenticated()
-    name = normalize_name(query.get("name") or "")
-    guest_id = guest_id_from_cookie(read_cookie(headers, GUEST_COOKIE))
+    display_name = normalize_name(name or "")
+    guest_id = guest_id_from_cookie(read_cookie(headers, cookie.name), cookie)
     if guest_id is not None:  # re-issued on every visit: a year from the last one
-        return Resolved(Identity(guest_id, name, guest=True), guest_cookie_value(guest_id))
+        return Resolved(Identity(guest_id, display_name, guest=True), guest_cookie_value(guest_id, cookie))
     guest_id = new_guest_id()
-    cookie = guest_cookie_value(guest_id)
-    if cookie is None:
+    value = guest_cookie_value(guest_id, cookie)
+    if value is None:
         LOGGER.warning("no Web PubSub access key configured: guest ids cannot be kept across reloads")
-    return Resolved(Identity(guest_id, name, guest=True), cookie)
+    return Resolved(Identity(guest_id, display_name, guest=True), value)
