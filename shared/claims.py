@@ -23,6 +23,7 @@ RowKey starts with ``CLAIM_PREFIX``, so queries over other rows can skip it by k
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -41,9 +42,10 @@ class Claim(NamedTuple):
 
 
 def claim_key(connection_id: str, event_id: str) -> str:
-    """The claim row's RowKey: a hash (Table keys refuse some characters ids may hold)."""
-    joined = f"{connection_id}\n{event_id}".encode("utf-8", "surrogatepass")
-    return CLAIM_PREFIX + hashlib.sha256(joined).hexdigest()[:40]
+    """The claim row's RowKey: a hash (Table keys refuse some characters ids may hold) of
+    both ids, encoded so that no two pairs give the same input."""
+    pair = json.dumps([connection_id, event_id]).encode("utf-8", "surrogatepass")
+    return CLAIM_PREFIX + hashlib.sha256(pair).hexdigest()[:40]
 
 
 def _strip(entity: Mapping[str, Any]) -> dict[str, Any]:
