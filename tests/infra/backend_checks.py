@@ -242,29 +242,10 @@ def table_settings(tables: list[dict[str, Any]]) -> dict[str, str]:
 # --- the app's routes -------------------------------------------------------------------------------
 
 
-def served_hubs(routes: Mapping[str, list[str]]) -> dict[str, dict[str, set[str]]]:
-    """``hub -> event -> methods`` of an app's routes.
-
-    A hub is a ``<hub>/validate`` route answering OPTIONS (``WebPubSubHub`` registers it first);
-    its events are its other ``<hub>/<event>`` routes.
-    """
-    pairs = [(route.strip("/"), {m.upper() for m in methods}) for route, methods in routes.items()]
-    hubs: dict[str, dict[str, set[str]]] = {
-        route.rpartition("/")[0]: {}
-        for route, methods in pairs
-        if route.count("/") == 1 and route.endswith("/" + wps_routes.VALIDATE_EVENT) and "OPTIONS" in methods
-    }
-    for route, methods in pairs:
-        hub, _, event = route.partition("/")
-        if hub in hubs and event and "/" not in event and event != wps_routes.VALIDATE_EVENT:
-            hubs[hub][event] = methods
-    return hubs
-
-
 def check_declaration_vs_routes(declaration: Mapping[str, Any], routes: Mapping[str, list[str]]) -> list[str]:
     """The declared hubs and the app's routes describe the same backend."""
     problems = []
-    served = served_hubs(routes)
+    served = wps_routes.served_hubs(routes.items())
     declared = {
         hub["name"]: hub for hub in declaration.get("hubs", []) if isinstance(hub, dict) and "name" in hub
     }
@@ -283,7 +264,7 @@ def check_declaration_vs_routes(declaration: Mapping[str, Any], routes: Mapping[
         events = served[name]
         system = set(hub.get("systemEvents") or [])
         for event in sorted(system):
-            if "POST" not in events.get(event, set()):
+            if event not in events:
                 problems.append(
                     f"hub {name!r} declares system event {event!r} but the app has no POST route "
                     f"{name}/{event}: every such event would fail"
@@ -298,7 +279,7 @@ def check_declaration_vs_routes(declaration: Mapping[str, Any], routes: Mapping[
         user_routes = {e for e in events if e not in wps_routes.RESERVED_EVENTS}
         if listed is not None:
             for event in listed:
-                if "POST" not in events.get(event, set()):
+                if event not in events:
                     problems.append(
                         f"hub {name!r} lists user event {event!r} but the app has no POST route"
                         f" {name}/{event}"

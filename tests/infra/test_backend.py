@@ -54,7 +54,7 @@ def test_committed_declaration_bicep_and_app_agree(root: Path, sample_app_routes
 
 
 def test_every_declared_hub_is_served_and_every_served_hub_declared(declaration, sample_app_routes) -> None:
-    served = backend.served_hubs(sample_app_routes)
+    served = backend.wps_routes.served_hubs(sample_app_routes.items())
     assert {hub["name"] for hub in declaration["hubs"]} == set(served)
     for hub in declaration["hubs"]:
         assert set(hub["systemEvents"]) <= set(served[hub["name"]])
@@ -92,7 +92,7 @@ def test_a_second_hub_beside_the_sample_passes(project_copy: Path, declaration, 
     both["hubs"].append(poll_declaration())
     backend.write_declaration(project_copy, both)
     routes = checks.routes_of_app(app_with(sample_blueprint, poll_blueprint()))
-    assert set(backend.served_hubs(routes)) == {first_hub(declaration)["name"], "poll"}
+    assert set(backend.wps_routes.served_hubs(routes.items())) == {first_hub(declaration)["name"], "poll"}
     assert backend.check_backend(project_copy, routes) == []
 
 
@@ -125,7 +125,7 @@ def test_a_fork_without_the_sample_passes_and_provisions_nothing_of_it(
     backend.write_declaration(project_copy, fork)
     (project_copy / "function_app.py").write_text(FORK_FUNCTION_APP, encoding="utf-8")
     routes = checks.load_app_routes(project_copy)
-    assert routes is not None and set(backend.served_hubs(routes)) == {"poll"}
+    assert routes is not None and set(backend.wps_routes.served_hubs(routes.items())) == {"poll"}
     assert backend.check_backend(project_copy, routes) == []
     # nothing of the sample: none of its tables, settings or hubs
     sample_settings = set(declaration["settings"]) | set(backend.table_settings(declaration["tables"]))
@@ -202,7 +202,7 @@ def test_handler_for_an_event_not_sent_is_caught(declaration, sample_app_routes)
 
 
 def _one_user_event(declaration: dict[str, Any], routes: dict[str, list[str]]) -> str:
-    events = backend.served_hubs(routes)[declaration["hubs"][0]["name"]]
+    events = backend.wps_routes.served_hubs(routes.items())[declaration["hubs"][0]["name"]]
     return sorted(e for e in events if e not in backend.wps_routes.RESERVED_EVENTS)[0]
 
 

@@ -407,7 +407,9 @@ def test_missing_table_role_is_caught(project_copy: Path) -> None:
 def test_table_role_with_unstable_name_is_caught(project_copy: Path) -> None:
     text = app(project_copy, "rbac.bicep").read_text(encoding="utf-8")
     new = re.sub(
-        r"name: guid\((\w+)\[i\]\.id, appPrincipalId, storageTableDataContributorRoleId\)", "name: 'table-role'", text
+        r"name: guid\((\w+)\[i\]\.id, appPrincipalId, storageTableDataContributorRoleId\)",
+        "name: 'table-role'",
+        text,
     )
     assert new != text
     app(project_copy, "rbac.bicep").write_text(new, encoding="utf-8")
