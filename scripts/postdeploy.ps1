@@ -54,4 +54,23 @@ if ($env:EASY_AUTH_ENABLED -eq 'true') {
 Write-Host ""
 if ($chatUrl) { Write-Host "Chat page:    $chatUrl" } else { Write-Host "Chat page:    $baseUrl/api/index" }
 Write-Host ""
+
+# --- Smoke test (scripts/smoke; docs/deploy.md#smoke-test-scriptssmoke) ---------------------------
+# Negotiate, connect through Web PubSub, send, read back: PASS/FAIL per step, a diagnosis for each
+# failure. Informational only: its exit code is ignored and the deployment stays.
+$root = Split-Path -Parent $PSScriptRoot
+$python = @('.venv/Scripts/python.exe', '.venv/bin/python') | ForEach-Object { Join-Path $root $_ } |
+    Where-Object { Test-Path $_ } | Select-Object -First 1
+if ($python) {
+    $smokeArgs = @('-m', 'smoke', $baseUrl)
+    if ($env:WEBPUBSUB_HUB) { $smokeArgs += @('--hub', $env:WEBPUBSUB_HUB) }
+    if ($wpsHost) { $smokeArgs += @('--webpubsub-host', $wpsHost) }
+    Push-Location $root
+    try { & $python @smokeArgs } finally { Pop-Location }
+    if ($LASTEXITCODE -ne 0) { Write-Host "Smoke test: see the diagnosis above; run it again with: python -m smoke $baseUrl" }
+} else {
+    Write-Host "Smoke test skipped: no .venv yet. python -m venv .venv; .venv\Scripts\pip install -r requirements-dev.txt;"
+    Write-Host "  then: .venv\Scripts\python -m smoke $baseUrl"
+}
+Write-Host ""
 exit 0

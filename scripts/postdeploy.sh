@@ -49,4 +49,13 @@ fi
 echo ""
 echo "Chat page:    ${chat_url:-$base_url/api/index}"
 echo ""
+
+# --- Smoke test (scripts/smoke; docs/deploy.md#smoke-test-scriptssmoke) ---------------------------
+# Negotiate, connect through Web PubSub, send, read back: PASS/FAIL per step, a diagnosis for each
+# failure. Informational only: its exit code is ignored and the deployment stays.
+set -- "$base_url"
+if [ -n "${WEBPUBSUB_HUB:-}" ]; then set -- "$@" --hub "$WEBPUBSUB_HUB"; fi
+if [ -n "$wps_host" ]; then set -- "$@" --webpubsub-host "$wps_host"; fi
+"$(dirname "$0")/smoke" "$@" || echo "Smoke test: see the diagnosis above; run it again with: scripts/smoke $base_url"
+echo ""
 exit 0
