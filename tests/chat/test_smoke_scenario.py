@@ -5,6 +5,8 @@ matching diagnosis."""
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +122,21 @@ def test_the_chat_error_replies_map_to_their_diagnoses() -> None:
         is smoke_scenario.BROADCAST_REFUSED
     )
     assert smoke_scenario.diagnose_refusal("slow down: at most 10 messages in 10 s") is None
+
+
+def test_the_postdeploy_hook_runs_the_chat_smoke_test_with_the_azd_outputs(healthy: StackProcess) -> None:
+    env = {
+        **os.environ,
+        "SERVICE_API_BASE_URL": healthy.functions_url,
+        "WEBPUBSUB_HUB": "chat",
+        "WEBPUBSUB_HOST": service_host(healthy),
+    }
+    result = subprocess.run(
+        ["sh", "scripts/postdeploy.sh"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    smoke_lines = result.stdout[result.stdout.index("Smoke test of") :].splitlines()
+    assert smoke_lines[0] == f"Smoke test of {healthy.functions_url} (scenarios: chat)"
+    # Hub and host given: the abuse-protection check runs before the chat's steps.
+    assert smoke_lines[2].startswith(f"PASS  {PREFLIGHT}")
+    assert any(line.startswith("Smoke test PASS: 8 passed") for line in smoke_lines), result.stdout
