@@ -164,7 +164,9 @@ async def serve(args: argparse.Namespace) -> int:
     if config.rest_latency_ms:
         logger.info("Emulator REST calls take %g ms longer (an in-region round trip)", config.rest_latency_ms)
     if config.upstream_path is not None:
-        logger.warning("--upstream-path is set: hub events go to %s, not to the app's routes", config.upstream_path)
+        logger.warning(
+            "--upstream-path is set: hub events go to %s, not to the app's routes", config.upstream_path
+        )
     if config.app_access_key:
         logger.warning(
             "%s is set: the app holds another key, so it refuses every event", APP_ACCESS_KEY_VARIABLE
