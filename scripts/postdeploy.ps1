@@ -115,13 +115,22 @@ if ($env:EASY_AUTH_ENABLED -eq 'true') {
 if ($pageUrl) { Write-Host "Page:         $pageUrl" }
 Write-Host ""
 
-# --- 5. Smoke test -------------------------------------------------------------------------------------
-# scripts/smoke (maintained separately) exercises the deployed app end to end. It runs here when
-# it exists; its result is reported, never turned into a failed deployment. Found beside this
-# script: newer azd versions run hooks in the script's folder, older ones in the project's.
-$smoke = Join-Path $PSScriptRoot 'smoke.ps1'
-if (Test-Path $smoke) {
-    & $smoke
-    if ($LASTEXITCODE -eq 0) { Write-Host "Smoke test: passed" } else { Write-Host "Smoke test: FAILED (see above)" }
+# --- 5. Smoke test (scripts/smoke; docs/deploy.md#smoke-test-scriptssmoke) --------------------------------
+# Negotiate, connect through Web PubSub, send, read back: PASS/FAIL per step, a diagnosis for each
+# failure. Informational only: its exit code is ignored and the deployment stays.
+$root = Split-Path -Parent $PSScriptRoot
+$python = @('.venv/Scripts/python.exe', '.venv/bin/python') | ForEach-Object { Join-Path $root $_ } |
+    Where-Object { Test-Path $_ } | Select-Object -First 1
+if ($python) {
+    $smokeArgs = @('-m', 'smoke', $baseUrl)
+    if ($wpsHost) { $smokeArgs += @('--webpubsub-host', $wpsHost) }
+    Push-Location $root
+    try { & $python @smokeArgs } finally { Pop-Location }
+    if ($LASTEXITCODE -eq 0) { Write-Host "Smoke test: passed" }
+    else { Write-Host "Smoke test: FAILED (see the diagnosis above; run it again with: python -m smoke $baseUrl)" }
+} else {
+    Write-Host "Smoke test skipped: no .venv yet. python -m venv .venv; .venv\Scripts\pip install -r requirements-dev.txt;"
+    Write-Host "  then: .venv\Scripts\python -m smoke $baseUrl"
 }
+Write-Host ""
 exit 0

@@ -133,16 +133,19 @@ if [ -n "$page_url" ]; then
 fi
 echo ""
 
-# --- 5. Smoke test ---------------------------------------------------------------------------------------
-# scripts/smoke (maintained separately) exercises the deployed app end to end. It runs here when
-# it exists; its result is reported, never turned into a failed deployment. Found beside this
+# --- 5. Smoke test (scripts/smoke; docs/deploy.md#smoke-test-scriptssmoke) --------------------------------
+# Negotiate, connect through Web PubSub, send, read back: PASS/FAIL per step, a diagnosis for each
+# failure. Informational only: its exit code is ignored and the deployment stays. Found beside this
 # script: newer azd versions run hooks in the script's folder, older ones in the project's.
 smoke="$(dirname "$0")/smoke"
 if [ -x "$smoke" ]; then
-  if "$smoke"; then
+  set -- "$base_url"
+  if [ -n "$wps_host" ]; then set -- "$@" --webpubsub-host "$wps_host"; fi
+  if "$smoke" "$@"; then
     echo "Smoke test: passed"
   else
-    echo "Smoke test: FAILED (see above; 'azd hooks run postdeploy' runs this hook again)"
+    echo "Smoke test: FAILED (see the diagnosis above; run it again with: scripts/smoke $base_url)"
   fi
+  echo ""
 fi
 exit 0
