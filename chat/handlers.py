@@ -120,13 +120,17 @@ async def _quietly(what: str, context: ConnectionContext, *steps: Any) -> None:
             raise result
 
 
-async def enter(context: ConnectionContext, room: str, store: history.HistoryStore | None) -> None:
-    """The room learns that this connection came in; its presence row is written."""
-    steps = [broadcast(room, _presence("joined", context, room))]
+async def enter(
+    context: ConnectionContext, room: str, store: history.HistoryStore | None, *writes: Any
+) -> None:
+    """The connection's presence row (and ``writes``) first, then the room hears "joined": by
+    then ``members`` shows its name (and ``dm``/``invite`` know the user)."""
+    steps = list(writes)
     if store is not None:
         member = history.Member(context.connection_id, context.user_id or "", name_of(context))
         steps.append(store.add_member(room, member))
     await _quietly("joined", context, *steps)
+    await _quietly("joined", context, broadcast(room, _presence("joined", context, room)))
 
 
 async def exit_room(context: ConnectionContext, room: str, store: history.HistoryStore | None) -> None:
@@ -151,10 +155,10 @@ async def connected(event: ConnectedEvent) -> None:
         if member is None:
             await _quietly("leaving", context, groups.leave(context.connection_id, where.room_id))
             return
-    steps = [enter(context, where.room_id, store)]
+    profile = []
     if rooms is not None and context.user_id:
-        steps.append(rooms.save_profile(context.user_id, name_of(context)))
-    await _quietly("connected", context, *steps)
+        profile.append(rooms.save_profile(context.user_id, name_of(context)))
+    await enter(context, where.room_id, store, *profile)
 
 
 @hub.on_disconnected

@@ -285,7 +285,7 @@ async def invite_event(event: UserEvent) -> EventResponse:
         if room is None or me is None:
             return error(NOT_ALLOWED, next_state)
         if room.kind is not Kind.PRIVATE:
-            return error("only private rooms take invitations", next_state)
+            return error("nobody can be invited into a direct message (or a public room)", next_state)
         if me.role not in MODERATING:
             return error("only an owner or a moderator can invite", next_state)
         target_name, members = await asyncio.gather(rooms.profile(target), rooms.members(room_id))
