@@ -27,6 +27,7 @@ from .rooms import Kind, Role, Room, kind_of_id, public_room
 from .store import Member, RoomStore
 
 ROOM_KEY, KIND_KEY, ROLE_KEY = "room", "kind", "role"
+_ROLES = frozenset(role.value for role in Role)
 
 
 class Viewing(NamedTuple):
@@ -54,7 +55,8 @@ def viewing(context: ConnectionContext) -> Viewing:
     if isinstance(room, str):
         if kind in (Kind.PRIVATE.value, Kind.DM.value) and kind_of_id(room) is Kind(kind):
             role = state.get(ROLE_KEY)
-            return Viewing(room, Kind(kind), Role(role) if role in set(Role) else Role.MEMBER)
+            known = isinstance(role, str) and role in _ROLES
+            return Viewing(room, Kind(kind), Role(role) if known else Role.MEMBER)
         if room in allowed_rooms():
             return Viewing(room, Kind.PUBLIC, Role.MEMBER)
     return Viewing(default_room(), Kind.PUBLIC, Role.MEMBER)

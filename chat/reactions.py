@@ -54,7 +54,12 @@ def _pattern() -> Any:
             r"\p{Extended_Pictographic}|\p{Emoji_Modifier}|\p{Regional_Indicator}"
             r"|[\u200d\ufe0e\ufe0f\u20e3\U000e0020-\U000e007f0-9#*]"
         )
-        _EMOJI_PATTERN = (regex.compile(r"\X"), regex.compile(rf"(?:{part})+"), regex.compile(r"[0-9#*]"))
+        _EMOJI_PATTERN = (
+            regex.compile(r"\X"),
+            regex.compile(rf"(?:{part})+"),
+            regex.compile(r"[0-9#*]"),
+            regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3"),
+        )
     return _EMOJI_PATTERN
 
 
@@ -62,8 +67,8 @@ def check_emoji(value: object) -> str:
     """``value`` if it is one emoji, else raise ``InvalidEmoji``."""
     if not isinstance(value, str) or not value or len(value) > MAX_EMOJI_CODE_POINTS:
         raise InvalidEmoji("emoji must be one emoji")
-    grapheme, emoji_only, keycap_base = _pattern()
-    if not grapheme.fullmatch(value) or not emoji_only.fullmatch(value):
+    grapheme, emoji_only, keycap_base, picture = _pattern()
+    if not grapheme.fullmatch(value) or not emoji_only.fullmatch(value) or not picture.search(value):
         raise InvalidEmoji("emoji must be one emoji")
     # Digits, # and * are emoji only as keycaps (1️⃣): alone they are text.
     if keycap_base.match(value) and "\u20e3" not in value:

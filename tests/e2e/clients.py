@@ -247,7 +247,9 @@ class RawClient(Recorder):
         replies = [
             item.data
             for item in self.history[seen:]
-            if item.source == "server" and isinstance(item.data, dict) and item.data.get("kind") in REPLY_KINDS
+            if item.source == "server"
+            and isinstance(item.data, dict)
+            and item.data.get("kind") in REPLY_KINDS
         ]
         assert replies, f"no reply to {event}; history: {self.history[seen:]!r}"
         return replies[-1]  # type: ignore[no-any-return]
