@@ -6,10 +6,13 @@ its members, i.e. to users with a member row in the room's partition (``store.py
 ``connect`` (for ``?room=``) and ``open`` check it, put the connection in the room's group
 and keep the outcome in the connection state: ``{"room", "kind", "role"}``. The service
 holds that state and sends it with every later event of the connection; only our own
-replies set it (a client cannot), so a chat message in a public room costs no storage read
-at all. Membership can end while a connection views the room, so events in a private room
-or DM check it again where it costs nothing extra: ``chat`` in the same storage transaction
-as its claim, ``members`` from the member list it reads anyway, ``history`` and ``typing``
+replies set it (a client cannot), so a chat message costs no storage read at all, in any
+room. Membership can end while a connection views the room: ``remove`` then closes the
+removed user's connections in the room (after evicting them from its group and telling
+them), so no state outlives the membership it records; ``connect`` and ``open`` check again
+once the connection is in the group (a removal racing them wins). Events that can afford
+it still check on their own: ``edit``/``delete``/``react`` in one storage transaction with
+their claim, ``members`` from the member list it reads anyway, ``history`` and ``typing``
 with one point read beside their own work. Moderation (``delete`` of another's message,
 ``invite``, ``remove``, ``role``) always reads the caller's role afresh: the cached role is
 only what the client was told.

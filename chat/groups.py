@@ -2,7 +2,8 @@
 
 Only the server moves connections between groups (client tokens carry no roles):
 ``move`` takes a connection out of one room's group and into another's, ``evict`` takes
-every connection of a user out of a room's group at once. ``to_room`` broadcasts to a
+every connection of a user out of a room's group at once, ``close`` ends a connection (one
+whose state still names a room its user was removed from). ``to_room`` broadcasts to a
 room, ``to_user`` reaches every connection of one user (all their tabs and devices).
 """
 
@@ -57,6 +58,10 @@ async def leave(connection_id: str, room: str) -> None:
 async def evict(user_id: str, room: str) -> None:
     """Every connection of ``user_id`` leaves ``room``'s group (one REST call)."""
     await get_service_client(HUB).remove_user_from_group(room, user_id)
+
+
+async def close(connection_id: str, reason: str) -> None:
+    await get_service_client(HUB).close_connection(connection_id, reason=reason)
 
 
 async def connections_in(room: str) -> list[Any]:

@@ -13,9 +13,10 @@ state), never from a payload. The contract: docs/chat-protocol.md.
   that ``members`` reads names from, and the user's profile (``dm``/``invite`` look it up).
 * ``message`` (simple clients) and ``chat`` (subprotocol clients): check the text and the
   per-connection rate limit, claim the event in storage (the proof that it was handled: a
-  retried event is neither stored nor broadcast twice; in a private room the same
-  transaction checks that the sender is still a member), broadcast, then write the history
-  rows and, in private rooms and DMs, send unread notices to members elsewhere.
+  retried event is neither stored nor broadcast twice), broadcast, then write the history
+  rows and, in private rooms and DMs, send unread notices to members elsewhere. No access
+  read: the state says the room was checked, and a removed member's connections that view
+  the room are closed (``room_events.remove``), so no state outlives a membership.
 * ``history``, ``members``, ``typing``: the room the connection views.
 
 Rooms (``rooms``, ``open``, ``create``, ``dm``, ``invite``, ``remove``, ``role``):
@@ -63,6 +64,7 @@ HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 100
 NOT_ALLOWED = "no such room, or you are not a member"
 NO_LONGER = "you are no longer a member of this room"
+REMOVED_REASON = "you were removed from the room"
 
 
 def room_of(context: ConnectionContext) -> str:
@@ -152,8 +154,8 @@ async def connected(event: ConnectedEvent) -> None:
             member = await rooms.member(where.room_id, context.user_id or "")
         except AzureError:
             member = None
-        if member is None:
-            await _quietly("leaving", context, groups.leave(context.connection_id, where.room_id))
+        if member is None:  # its state names the room: the connection must end (see remove)
+            await _quietly("closing", context, groups.close(context.connection_id, REMOVED_REASON))
             return
     profile = []
     if rooms is not None and context.user_id:
@@ -209,12 +211,10 @@ async def _chat(event: UserEvent) -> EventResponse | None:
     store, rooms = stores()
     if store is not None:
         try:
-            earlier = await store.claim(message, context, as_member=where.has_members)
+            earlier = await store.claim(message, context)
         except AzureError:
             LOGGER.warning("storing a message failed connection=%s", context.connection_id, exc_info=True)
             return error("message not saved, try again")
-        if earlier is history.NOT_MEMBER:
-            return error(NO_LONGER)
         if earlier is not None:  # the service retried an event we handled: nothing more to do
             LOGGER.info("duplicate event, not sent again: connection=%s", context.connection_id)
             return None

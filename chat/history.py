@@ -18,8 +18,7 @@ A message row is ``{id, userId, name, text, time, editedAt?}``; a deleted one is
 message leaves no copy of it behind.
 
 Sending a message costs one storage round trip before the broadcast: ``claim`` inserts the
-event's claim row (``shared.claims``) with the id and time given to the message (in a
-private room, in one transaction with a check that the sender is still a member). A
+event's claim row (``shared.claims``) with the id and time given to the message. A
 retried event finds it there, so the caller knows it has seen the event and does not
 broadcast it again. The two history rows are written by ``save`` after the broadcast
 (upserts: a retry may write them again, e.g. when the first attempt failed between its
@@ -40,7 +39,6 @@ from shared.tables import Table, get_table
 
 from .config import STORAGE_SETTING, history_table
 from .ids import is_message_id, reverse_key
-from .store import RoomStore
 
 LOGGER = logging.getLogger(__name__)
 
@@ -77,13 +75,6 @@ class StoredMessage(NamedTuple):
         if self.reactions:
             out["reactions"] = self.reactions
         return out
-
-
-class NotMember:
-    """``claim``'s answer when the sender is no longer a member of the private room."""
-
-
-NOT_MEMBER = NotMember()
 
 
 class Member(NamedTuple):
@@ -140,25 +131,16 @@ class HistoryStore:
         self.table = table
 
     # -- messages ------------------------------------------------------------------------------
-    async def claim(
-        self, message: StoredMessage, context: ConnectionContext, *, as_member: bool = False
-    ) -> StoredMessage | None | NotMember:
+    async def claim(self, message: StoredMessage, context: ConnectionContext) -> StoredMessage | None:
         """Claim the event of ``context`` for ``message`` (``shared.claims``): one round trip.
 
         Returns ``None`` the first time. For an event seen before (the service retried it)
         nothing is inserted: the message as the first attempt stored it (its id and time,
         the retried event's text) is returned, after its history rows have been written
         again (idempotent), in case the first attempt failed after its claim.
-        ``as_member`` (private rooms, DMs): in the same transaction, check that the sender
-        is still a member of the room; ``NOT_MEMBER`` if not (nothing written).
         """
         record = {"id": message.id, "time": message.time}
-        if as_member:
-            outcome = await RoomStore(self.table).claim_as_member(message.room, context, record)
-            if outcome is None:
-                return NOT_MEMBER
-        else:
-            outcome = await claims.claim(self.table, message.room, context, record)
+        outcome = await claims.claim(self.table, message.room, context, record)
         if outcome.first:
             return None
         earlier_id, earlier_time = outcome.record.get("id"), outcome.record.get("time")

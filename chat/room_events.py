@@ -24,7 +24,7 @@ from . import access, groups, unread
 from .access import viewing
 from .app import hub
 from .config import allowed_rooms
-from .handlers import NOT_ALLOWED, enter, exit_room
+from .handlers import NOT_ALLOWED, REMOVED_REASON, enter, exit_room
 from .replies import error, name_of, now_ms, stores, take
 from .requests import BadRequest, fields, role_field, room_field, user_field, user_list_field
 from .rooms import MODERATING, Kind, Peer, Role, Room, describe, dm_id, new_private_id, public_room
@@ -356,6 +356,7 @@ async def remove_event(event: UserEvent) -> EventResponse:
             return error("the last owner cannot leave: make someone else owner first", next_state)
         # The member row first: from then on every check refuses them; then the group, at once.
         await rooms.remove_member(room_id, target)
+        viewing_now = [c.connection_id for c in await groups.connections_in(room_id) if c.user_id == target]
         await groups.evict(target, room_id)
     except AzureError:
         LOGGER.warning("removing failed connection=%s", context.connection_id, exc_info=True)
@@ -365,6 +366,9 @@ async def remove_event(event: UserEvent) -> EventResponse:
             groups.to_user(target, {"kind": "room-removed", "room": room_id}),
             groups.to_room(room_id, _membership(room_id, None, target, them.name, user_id)),
         )
+    # Those connections' state still names the room (chat messages trust it, with no read):
+    # they end, after the notice. Their page reconnects, to a room it may open.
+    await _send_all(*(groups.close(connection, REMOVED_REASON) for connection in viewing_now))
     return EventResponse(data=_member_reply(room_id, target, them.name, None), state=next_state)
 
 
