@@ -51,6 +51,12 @@ BENCHMARKS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
         ("--seconds", "3", "--rounds", "2"),
     ),
     (
+        "chat_rooms",
+        "chat message p50 in a private vs a public room (access control), open, concurrent reactions",
+        (),
+        ("--messages", "40", "--opens", "8", "--reactors", "10"),
+    ),
+    (
         "table_ops",
         "one storage write to Azurite, each way the chat could do it (insert, upserts, batches)",
         (),

@@ -7,7 +7,8 @@
 ``ChatRateLimitSeconds``           that window in seconds (default 10)
 ``ChatStorage``                    history store: the ``shared.tables`` settings prefix
                                    (``ChatStorage``, ``ChatStorage__tableServiceUri``, ``__clientId``)
-``ChatHistoryTable``               table name (default ``chathistory``)
+``ChatHistoryTable``               table name (default ``chathistory``): history, rooms, members,
+                                   read markers, reactions (``history.py``, ``store.py``)
 
 Without ``ChatStorage`` settings the chat still works, but keeps no history and cannot
 recognise a retried event (both are logged once).
@@ -37,10 +38,17 @@ TABLE_SETTING = "ChatHistoryTable"
 _FALSE = {"0", "false", "no", "off"}
 # Characters Table Storage refuses in a PartitionKey (rooms are partition keys).
 _KEY_FORBIDDEN = set("/\\#?")
+# Ids of private rooms, DMs and the app's own partitions start with this: no public room can.
+RESERVED_PREFIX = "~"
 
 
 def _is_room_name(room: str) -> bool:
-    return 0 < len(room) <= 64 and room.isprintable() and not (_KEY_FORBIDDEN & set(room))
+    return (
+        0 < len(room) <= 64
+        and room.isprintable()
+        and not (_KEY_FORBIDDEN & set(room))
+        and not room.startswith(RESERVED_PREFIX)
+    )
 
 
 def allowed_rooms() -> tuple[str, ...]:

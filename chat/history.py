@@ -1,22 +1,28 @@
 """Chat history and presence in Azure Table Storage (``shared.tables``).
 
-One table (``ChatHistoryTable``), one partition per room, four kinds of rows told apart by
-the first letter of the RowKey:
+One table (``ChatHistoryTable``), one partition per room (shared with the room's own rows,
+``store.py``), rows told apart by the first letter of the RowKey:
 
 =====================  =========================================================  ==========
 RowKey                 what                                                        written by
 =====================  =========================================================  ==========
 ``m<id>``              a chat message, ascending: "after id X" is one range read   ``save``
 ``r<reverse_key(id)>`` the same message, descending: "the page before X"           ``save``
-``e<event hash>``      the claim of event (connection id, ce-id), with the message  ``claim``
+``e<event hash>``      the claim of event (connection id, ce-id): ``{id, time}``    ``claim``
 ``p<connection hash>`` who is connected under which display name (members)         ``connected``
+``x<id>``              the message's reactions (``reactions.py``)                  ``react``
 =====================  =========================================================  ==========
 
+A message row is ``{id, userId, name, text, time, editedAt?}``; a deleted one is only
+``{id, deleted: true}`` (text, name and author gone). Claims hold no text, so deleting a
+message leaves no copy of it behind.
+
 Sending a message costs one storage round trip before the broadcast: ``claim`` inserts the
-event's claim row (``shared.claims``), holding the whole message. A retried event finds it
-there, so the caller knows it has seen the event and does not broadcast it again. The two
-history rows are written by ``save`` after the broadcast (upserts: a retry may write them
-again, e.g. when the first attempt failed between its claim and its save).
+event's claim row (``shared.claims``) with the id and time given to the message. A
+retried event finds it there, so the caller knows it has seen the event and does not
+broadcast it again. The two history rows are written by ``save`` after the broadcast
+(upserts: a retry may write them again, e.g. when the first attempt failed between its
+claim and its save).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Any, NamedTuple
 
 from shared import claims
 from shared.events import ConnectionContext
+from shared.identity import is_guest
 from shared.tables import Table, get_table
 
 from .config import STORAGE_SETTING, history_table
@@ -46,17 +53,28 @@ class StoredMessage(NamedTuple):
     room: str
     text: str
     time: str
+    edited_at: str | None = None
+    deleted: bool = False
+    reactions: list[dict[str, Any]] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        if self.deleted:
+            return {"kind": "chat", "id": self.id, "room": self.room, "deleted": True}
+        out = {
             "kind": "chat",
             "id": self.id,
             "from": self.user_id,
             "name": self.name,
+            "guest": is_guest(self.user_id),
             "room": self.room,
             "text": self.text,
             "time": self.time,
         }
+        if self.edited_at:
+            out["editedAt"] = self.edited_at
+        if self.reactions:
+            out["reactions"] = self.reactions
+        return out
 
 
 class Member(NamedTuple):
@@ -80,16 +98,21 @@ def presence_key(connection_id: str) -> str:
 
 
 def _message_fields(message: StoredMessage) -> dict[str, Any]:
-    return {
+    fields = {
         "id": message.id,
         "userId": message.user_id,
         "name": message.name,
         "text": message.text,
         "time": message.time,
     }
+    if message.edited_at:
+        fields["editedAt"] = message.edited_at
+    return fields
 
 
 def _from_entity(room: str, entity: dict[str, Any]) -> StoredMessage:
+    if entity.get("deleted"):
+        return StoredMessage(id=entity["id"], user_id="", name="", room=room, text="", time="", deleted=True)
     return StoredMessage(
         id=entity["id"],
         user_id=entity["userId"],
@@ -97,6 +120,7 @@ def _from_entity(room: str, entity: dict[str, Any]) -> StoredMessage:
         room=room,
         text=entity["text"],
         time=entity["time"],
+        edited_at=entity.get("editedAt") or None,
     )
 
 
@@ -108,17 +132,28 @@ class HistoryStore:
 
     # -- messages ------------------------------------------------------------------------------
     async def claim(self, message: StoredMessage, context: ConnectionContext) -> StoredMessage | None:
-        """Claim the event of ``context`` as ``message`` (``shared.claims``): one insert.
+        """Claim the event of ``context`` for ``message`` (``shared.claims``): one round trip.
 
         Returns ``None`` the first time. For an event seen before (the service retried it)
-        nothing is inserted: the message stored then is returned, after its history rows
-        have been written again (idempotent), in case the first attempt failed after its claim.
+        nothing is inserted: the message as the first attempt stored it (its id and time,
+        the retried event's text) is returned, after its history rows have been written
+        again (idempotent), in case the first attempt failed after its claim.
         """
-        outcome = await claims.claim(self.table, message.room, context, _message_fields(message))
+        record = {"id": message.id, "time": message.time}
+        outcome = await claims.claim(self.table, message.room, context, record)
         if outcome.first:
             return None
-        earlier = _from_entity(message.room, outcome.record)
-        await self.save(earlier)
+        earlier_id, earlier_time = outcome.record.get("id"), outcome.record.get("time")
+        if not (is_message_id(earlier_id) and isinstance(earlier_time, str)):
+            return message  # a claim of an older format: nothing to repair from
+        earlier = message._replace(id=earlier_id, time=earlier_time)
+        current = await self.table.get(message.room, MESSAGE + earlier.id)
+        if current is None:  # never saved (or the save failed): write it now
+            await self.save(earlier)
+        else:  # saved, maybe edited or deleted since: keep that, make the other row match
+            fields = {k: v for k, v in current.items() if k not in ("PartitionKey", "RowKey")}
+            row = {"PartitionKey": message.room, "RowKey": REVERSED + reverse_key(earlier.id), **fields}
+            await self.table.upsert(row)
         return earlier
 
     async def save(self, message: StoredMessage) -> None:
@@ -141,6 +176,31 @@ class HistoryStore:
             await self.table.delete(message.room, key)
         await claims.release(self.table, message.room, context)
 
+    async def message(self, room: str, message_id: str) -> StoredMessage | None:
+        entity = await self.table.get(room, MESSAGE + message_id)
+        return _from_entity(room, entity) if entity is not None else None
+
+    async def edit(self, message: StoredMessage, text: str, edited_at: str) -> StoredMessage:
+        """Replace the text of ``message`` in both rows (the descending one first: the ascending
+        one is what ``message`` reads, so a half-done edit is redone by a retry)."""
+        edited = message._replace(text=text, edited_at=edited_at)
+        fields = _message_fields(edited)
+        await self.table.upsert(
+            {"PartitionKey": message.room, "RowKey": REVERSED + reverse_key(message.id), **fields}
+        )
+        await self.table.upsert({"PartitionKey": message.room, "RowKey": MESSAGE + message.id, **fields})
+        return edited
+
+    async def tombstone(self, room: str, message_id: str) -> None:
+        """Delete a message: both rows become ``{id, deleted}`` (no text, name or author left) and
+        its reactions go; the ascending row last, as in ``edit``."""
+        from .reactions import REACTIONS
+
+        stone = {"id": message_id, "deleted": True}
+        await self.table.upsert({"PartitionKey": room, "RowKey": REVERSED + reverse_key(message_id), **stone})
+        await self.table.delete(room, REACTIONS + message_id)
+        await self.table.upsert({"PartitionKey": room, "RowKey": MESSAGE + message_id, **stone})
+
     async def page(self, room: str, *, before: str | None, after: str | None, limit: int) -> Page:
         """Up to ``limit`` messages strictly between ``after`` and ``before`` (ids; None: open).
 
@@ -158,6 +218,14 @@ class HistoryStore:
         messages = [_from_entity(room, entity) for entity in entities[:limit]]
         if newest_first:
             messages.reverse()
+        if messages:
+            from . import reactions
+
+            found = await reactions.tallies(self.table, room, messages[0].id, messages[-1].id)
+            messages = [
+                m._replace(reactions=found[m.id].to_json()) if m.id in found and not m.deleted else m
+                for m in messages
+            ]
         return Page(messages, more=len(entities) > limit)
 
     # -- presence --------------------------------------------------------------------------------

@@ -2,14 +2,16 @@
 
 Every broadcast is a JSON object with ``kind``:
 
-* ``chat``: ``{kind, id, from, name, room, text, time}`` (``id`` is server-assigned and sorts
-  by time, see ``ids.py``; ``from`` is the user id, ``name`` the display name);
-* ``joined``/``left``: ``{kind, from, name, room, time}``;
-* ``typing``: ``{kind, from, name, room}`` (to everyone in the room but the typist).
+* ``chat``: ``{kind, id, from, name, guest, room, text, time}`` (``id`` is server-assigned and
+  sorts by time, see ``ids.py``; ``from`` is the user id, ``name`` the display name, ``guest``
+  whether the sender is a guest);
+* ``joined``/``left``: ``{kind, from, name, guest, room, time}``;
+* ``typing``: ``{kind, from, name, guest, room}`` (to everyone in the room but the typist).
 
 Replies to the caller: ``{kind: "error", reason}`` for a refused message,
 ``{kind: "history", room, messages: [chat, ...], more}`` and
-``{kind: "members", room, members: [{userId, name, guest}, ...]}``.
+``{kind: "members", room, members: [{userId, name, guest, ...}, ...]}``. Every other shape
+(rooms, edits, reactions, unread notices): docs/chat-protocol.md.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class ChatMessage(BaseModel):
     id: str | None = None
     sender: str = Field(serialization_alias="from")
     name: str | None = None
+    guest: bool | None = None
     room: str
     time: str | None = None
     text: str | None = None

@@ -36,10 +36,16 @@ async def test_connect_takes_the_user_from_the_verified_token_not_the_query(
     assert json.loads(response.get_body()) == {
         "userId": "alice",
         "groups": ["general"],
+        "roles": [],  # none, whatever the token carried: only the server moves connections
         "subprotocol": "json.webpubsub.azure.v1",
     }
     # an unsigned ?name= is not trusted: the display name falls back to the user id
-    assert decoded_state(response.headers) == {"room": "general", "name": "alice"}
+    assert decoded_state(response.headers) == {
+        "room": "general",
+        "kind": "public",
+        "role": "member",
+        "name": "alice",
+    }
 
 
 async def test_connect_falls_back_to_the_sub_claim(recorder: RestRecorder, invoke: Invoke) -> None:
@@ -183,7 +189,7 @@ async def test_rest_failure_becomes_an_error_reply_not_a_500(
     assert response.status_code == 200
     assert json.loads(response.get_body())["kind"] == "error"
     assert recorder.auth_failures == 1
-    assert handlers.HUB == "chat"
+    assert handlers.hub.name == "chat"
 
 
 async def test_one_pooled_connection_serves_many_events(recorder: RestRecorder, invoke: Invoke) -> None:

@@ -20,6 +20,8 @@ import aiohttp
 from .stack_process import StackProcess
 
 JSON_SUBPROTOCOL = "json.webpubsub.azure.v1"
+# Kinds of the chat's replies to an event (docs/chat-protocol.md); notices are other kinds.
+REPLY_KINDS = frozenset({"error", "history", "members", "rooms", "opened", "room", "member"})
 WAIT = 10.0
 _TOKEN = re.compile(r"(access_token=)[^&'\"\s]+")
 
@@ -235,6 +237,22 @@ class RawClient(Recorder):
 
         found = await self.wait_for(reply, since=seen)
         return found.data  # type: ignore[no-any-return]
+
+    async def request_any(self, event: str, data: Any) -> dict[str, Any]:
+        """Send a custom event and return the server's reply to it, whatever its kind (the
+        reply comes before the event's ack, so it is the last server message before it)."""
+        seen = len(self.history)
+        ack_id = await self.send_event(event, data)
+        await self.wait_for(lambda item: item.source == "ack" and item.data == ack_id, since=seen)
+        replies = [
+            item.data
+            for item in self.history[seen:]
+            if item.source == "server"
+            and isinstance(item.data, dict)
+            and item.data.get("kind") in REPLY_KINDS
+        ]
+        assert replies, f"no reply to {event}; history: {self.history[seen:]!r}"
+        return replies[-1]  # type: ignore[no-any-return]
 
     async def wait_for_ack(self, ack_id: int) -> dict:
         item = await self.wait_for(lambda r: r.source == "ack" and r.data == ack_id)

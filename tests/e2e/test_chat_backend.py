@@ -228,7 +228,13 @@ async def test_typing_reaches_the_room_but_not_the_sender_at_most_every_two_seco
 
         await typist.send_event("typing", None)
         notice = await reader.wait_for(typing_from(typist.user_id))
-        assert notice.data == {"kind": "typing", "from": typist.user_id, "name": "Typist", "room": "general"}
+        assert notice.data == {
+            "kind": "typing",
+            "from": typist.user_id,
+            "name": "Typist",
+            "guest": True,
+            "room": "general",
+        }
         for _ in range(3):
             await typist.send_event("typing", None)
         await asyncio.sleep(1.0)
