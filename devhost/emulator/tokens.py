@@ -82,6 +82,8 @@ def decode_token(token: str, keys: Sequence[str], *, now: float | None = None) -
     """Verify signature (any key) and ``exp``; return the claims. ``aud`` is checked by callers."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise TokenError("missing or oversized token")
+    if not token.isascii():  # a JWT is ASCII; PyJWT would fail to encode undecodable header bytes
+        raise TokenError("invalid token")
     # With an explicit clock, exp is checked below instead of against time.time().
     options = {"require": ["exp"], "verify_aud": False, "verify_iat": False, "verify_exp": now is None}
     last_error = "invalid token"
