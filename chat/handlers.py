@@ -43,6 +43,7 @@ from shared import (
     get_service_client,
 )
 from shared.identity import is_guest
+from shared.logsafe import log_safe
 from shared.negotiate import signed_name
 
 from . import history, limits
@@ -103,7 +104,9 @@ async def _quietly(what: str, context: ConnectionContext, *steps: Any) -> None:
     results = await asyncio.gather(*steps, return_exceptions=True)
     for result in results:
         if isinstance(result, AzureError):
-            LOGGER.warning("%s failed connection=%s: %s", what, context.connection_id, type(result).__name__)
+            LOGGER.warning(
+                "%s failed connection=%s: %s", what, log_safe(context.connection_id), type(result).__name__
+            )
         elif isinstance(result, BaseException):
             raise result
 
@@ -156,20 +159,24 @@ async def _chat(event: UserEvent) -> EventResponse | None:
         try:
             earlier = await store.claim(message, context)
         except AzureError:
-            LOGGER.warning("storing a message failed connection=%s", context.connection_id, exc_info=True)
+            LOGGER.warning(
+                "storing a message failed connection=%s", log_safe(context.connection_id), exc_info=True
+            )
             return EventResponse(data=error_reply("message not saved, try again"))
         if earlier is not None:  # the service retried an event we handled: nothing more to do
-            LOGGER.info("duplicate event, not sent again: connection=%s", context.connection_id)
+            LOGGER.info("duplicate event, not sent again: connection=%s", log_safe(context.connection_id))
             return None
     try:
         await broadcast(message.room, message.to_json())
     except AzureError:
-        LOGGER.warning("broadcast failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("broadcast failed connection=%s", log_safe(context.connection_id), exc_info=True)
         if store is not None:
             try:
                 await store.forget(message, context)
             except AzureError:
-                LOGGER.warning("could not remove an undelivered message connection=%s", context.connection_id)
+                LOGGER.warning(
+                    "could not remove an undelivered message connection=%s", log_safe(context.connection_id)
+                )
         return EventResponse(data=error_reply("message not delivered, try again"))
     if store is not None:
         # After the broadcast, so the room is not kept waiting for it. If it fails, the 500
@@ -226,7 +233,9 @@ async def history_event(event: UserEvent) -> EventResponse:
         try:
             page = await store.page(room, before=before, after=after, limit=limit)
         except AzureError:
-            LOGGER.warning("reading history failed connection=%s", event.context.connection_id, exc_info=True)
+            LOGGER.warning(
+                "reading history failed connection=%s", log_safe(event.context.connection_id), exc_info=True
+            )
             return EventResponse(data=error_reply("history is unavailable, try again"))
         messages, more = [m.to_json() for m in page.messages], page.more
     return EventResponse(data={"kind": "history", "room": room, "messages": messages, "more": more})
@@ -248,7 +257,7 @@ async def members_event(event: UserEvent) -> EventResponse:
     try:
         in_group, names = await asyncio.gather(connections(), presence_rows())
     except AzureError:
-        LOGGER.warning("listing members failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("listing members failed connection=%s", log_safe(context.connection_id), exc_info=True)
         return EventResponse(data=error_reply("members are unavailable, try again"))
     users: dict[str, str] = {}  # user id -> display name, in the service's order
     for connection in in_group:
@@ -276,6 +285,6 @@ async def typing_event(event: UserEvent) -> EventResponse | None:
     try:
         await broadcast(notice.room, notice.to_json(), excluded=[context.connection_id])
     except AzureError:
-        LOGGER.warning("typing notice failed connection=%s", context.connection_id)
+        LOGGER.warning("typing notice failed connection=%s", log_safe(context.connection_id))
         return None
     return EventResponse(state=next_state)
