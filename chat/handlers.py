@@ -58,6 +58,7 @@ LOGGER = logging.getLogger(__name__)
 PREFERRED_SUBPROTOCOLS = ("json.webpubsub.azure.v1", "json.reliable.webpubsub.azure.v1")
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 100
+MAX_USER_ID_LENGTH = 256  # negotiate's ids are at most 145 characters (a provider and a principal id)
 
 
 def room_of(context: ConnectionContext) -> str:
@@ -81,6 +82,8 @@ def connect(event: ConnectEvent) -> ConnectResponse | ConnectErrorResponse:
     user_id = event.context.user_id or event.claim("sub")
     if not user_id:
         return ConnectErrorResponse(status=401, detail="sign in first")
+    if len(user_id) > MAX_USER_ID_LENGTH:  # it may become the name in the state (4 KiB at most)
+        return ConnectErrorResponse(status=400, detail="user id too long")
     requested = (event.query.get("room") or [default_room()])[0]
     if requested not in allowed_rooms():
         return ConnectErrorResponse(status=403, detail="unknown room")
