@@ -151,6 +151,7 @@ async def in_process(case: EventCase) -> int:
     return int(response.status_code)
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(600)
 def test_random_requests_never_produce_a_5xx_or_an_exception(
     hub_host: DevHostProcess, capsys: pytest.CaptureFixture[str]

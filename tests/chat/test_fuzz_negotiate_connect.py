@@ -275,6 +275,7 @@ def _review_connect() -> Case:
     return Case("chat_connect", "POST", "chat/connect", (), headers, connect_body(query=query))
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(600)
 def test_negotiate_never_answers_5xx(
     chat_host: DevHostProcess, chat_settings: None, capsys: pytest.CaptureFixture[str]
@@ -282,6 +283,7 @@ def test_negotiate_never_answers_5xx(
     fuzz("negotiate", negotiate_cases(), chat_host, capsys, example(batch=[REVIEW_NEGOTIATE] * BATCH))
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(600)
 def test_connect_never_answers_5xx(
     chat_host: DevHostProcess, chat_settings: None, capsys: pytest.CaptureFixture[str]

@@ -62,9 +62,7 @@ async def test_a_non_ascii_guest_cookie_gets_a_fresh_guest_id_not_a_500(
     assert response.headers["Set-Cookie"].startswith(f"chat_guest={body['userId']}.")
 
 
-@pytest.mark.parametrize(
-    "signature", HOSTILE_NAME_SIGNATURES.values(), ids=HOSTILE_NAME_SIGNATURES.keys()
-)
+@pytest.mark.parametrize("signature", HOSTILE_NAME_SIGNATURES.values(), ids=HOSTILE_NAME_SIGNATURES.keys())
 async def test_a_non_ascii_name_signature_is_ignored_and_connect_still_accepts(
     recorder: RestRecorder, invoke: Invoke, signature: str
 ) -> None:
