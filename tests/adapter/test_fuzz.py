@@ -110,21 +110,28 @@ class EventCase:
         return WireRequest(self.method, f"/api/{route}", headers, self.body)
 
 
+# Strategies are built once, here: building them inside a draw costs hypothesis far more.
+_base_events = st.sampled_from(["connect", "connected", "disconnected", "message", "joined", "x"])
+_flags = st.booleans()
+_dropped = st.lists(st.sampled_from(HEADER_NAMES), max_size=3)
+_mutations = st.dictionaries(st.sampled_from(HEADER_NAMES), header_values, max_size=5)
+_functions = st.sampled_from(FUNCTION_NAMES)
+_methods = st.sampled_from(["POST"] * 5 + ["OPTIONS", "GET", "PUT"])  # mostly the events' own
+
+
 @st.composite
 def event_cases(draw: st.DrawFn) -> EventCase:
-    base_event = draw(st.sampled_from(["connect", "connected", "disconnected", "message", "joined", "x"]))
+    base_event = draw(_base_events)
     headers = event_headers(base_event)
-    if draw(st.booleans()):  # send base_event as a *user* event of that name
+    if draw(_flags):  # send base_event as a *user* event of that name
         headers["ce-type"] = f"azure.webpubsub.user.{base_event}"
         headers["Content-Type"] = "text/plain"
-    for name in draw(st.lists(st.sampled_from(HEADER_NAMES), max_size=3)):
+    for name in draw(_dropped):
         headers.pop(name, None)
-    headers.update(draw(st.dictionaries(st.sampled_from(HEADER_NAMES), header_values, max_size=5)))
-    if draw(st.booleans()) and "ce-connectionId" in headers:
+    headers.update(draw(_mutations))
+    if draw(_flags) and "ce-connectionId" in headers:
         headers["ce-signature"] = sign(headers["ce-connectionId"])
-    function = draw(st.sampled_from(FUNCTION_NAMES))
-    method = draw(st.sampled_from(["POST"] * 5 + ["OPTIONS", "GET", "PUT"]))  # mostly the events' own
-    return EventCase(function, method, headers, draw(bodies))
+    return EventCase(draw(_functions), draw(_methods), headers, draw(bodies))
 
 
 @pytest.fixture(scope="module")

@@ -171,41 +171,54 @@ def _encode(text: str) -> str:
     return quote(text.encode("utf-8", "surrogatepass"), safe="")
 
 
+# Strategies are built once, here: building them inside a draw costs hypothesis far more.
+_flags = st.booleans()
+_forwarded_protos = st.sampled_from(["https", "http", "https, http", "é", ""])
+_good_names = st.sampled_from(["Eve", "Zoé", "李雷", "a" * 32])
+_users = st.one_of(st.just(GUEST), texts)
+_claims_subs = texts.map(lambda value: {"sub": [value]})
+_subprotocols = st.lists(
+    st.sampled_from(["json.webpubsub.azure.v1", "json.reliable.webpubsub.azure.v1", "x", ""])
+)
+_one_in_ten = st.integers(0, 9)
+_one_of_three = st.integers(0, 2)
+_odd_bodies = st.binary(max_size=200)
+_connection_ids = st.one_of(st.just("conn-1"), texts.filter(lambda text: bool(text) and header_safe(text)))
+
+
 @st.composite
 def negotiate_cases(draw: st.DrawFn) -> Case:
     headers = dict(draw(principal_headers))
     cookie = draw(cookie_headers)
     if cookie is not None:
         headers["Cookie"] = cookie.replace("chat_guest=signed", f"chat_guest={valid_cookie()}")
-    if draw(st.booleans()):
-        headers["X-Forwarded-Proto"] = draw(st.sampled_from(["https", "http", "https, http", "é", ""]))
+    if draw(_flags):
+        headers["X-Forwarded-Proto"] = draw(_forwarded_protos)
     query = draw(queries)
-    if draw(st.booleans()):  # an acceptable name, so that the cookie is read (it is read after the name)
-        query.insert(0, ("name", draw(st.sampled_from(["Eve", "Zoé", "李雷", "a" * 32]))))
+    if draw(_flags):  # an acceptable name, so that the cookie is read (it is read after the name)
+        query.insert(0, ("name", draw(_good_names)))
     return Case("negotiate", "GET", "negotiate", tuple(query), headers)
 
 
 @st.composite
 def connect_cases(draw: st.DrawFn) -> Case:
-    user = draw(st.one_of(st.just(GUEST), texts))
+    user = draw(_users)
     query: dict[str, list[str]] = {}
     for name, value in draw(queries):
         query.setdefault(name, []).append(value)
-    if draw(st.booleans()):  # a valid signature for this user and one of the names, or for another user
+    if draw(_flags):  # a valid signature for this user and one of the names, or for another user
         name = (query.get("name") or [draw(texts)])[0]
-        signer = user if draw(st.booleans()) else GUEST + "x"
+        signer = user if draw(_flags) else GUEST + "x"
         query["nameSig"] = [name_signature(signer, name) or ""]
         query.setdefault("name", [name])
-    claims = draw(st.one_of(st.just({"sub": [user]}), st.just({}), st.builds(lambda v: {"sub": [v]}, texts)))
-    subprotocols = draw(
-        st.lists(st.sampled_from(["json.webpubsub.azure.v1", "json.reliable.webpubsub.azure.v1", "x", ""]))
-    )
-    body = connect_body(claims=claims, query=query, subprotocols=subprotocols)
-    if draw(st.integers(0, 9)) == 0:  # now and then not the service's JSON at all
-        body = draw(st.binary(max_size=200))
-    connection_id = draw(st.one_of(st.just("conn-1"), texts.filter(lambda t: t and header_safe(t))))
+    which = draw(_one_of_three)
+    claims = {"sub": [user]} if which == 0 else {} if which == 1 else draw(_claims_subs)
+    body = connect_body(claims=claims, query=query, subprotocols=draw(_subprotocols))
+    if draw(_one_in_ten) == 0:  # now and then not the service's JSON at all
+        body = draw(_odd_bodies)
+    connection_id = draw(_connection_ids)
     headers = event_headers("connect", connection_id=connection_id, user_id=None, keys=())
-    if draw(st.booleans()) and header_safe(user):
+    if draw(_flags) and header_safe(user):
         headers["ce-userId"] = user
     data = connection_id.encode("utf-8", "surrogateescape")
     headers["ce-signature"] = "sha256=" + hmac.new(PRIMARY_KEY.encode(), data, hashlib.sha256).hexdigest()
