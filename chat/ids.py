@@ -12,7 +12,7 @@ import re
 import secrets
 import time
 
-ID_PATTERN = re.compile(r"^[0-9]{13}[0-9a-f]{8}$")
+ID_PATTERN = re.compile(r"[0-9]{13}[0-9a-f]{8}")  # fullmatch: "$" would accept a trailing "\n"
 _MAX_MS = 10**13 - 1
 _MAX_RANDOM = 0xFFFFFFFF
 
@@ -23,7 +23,7 @@ def new_message_id(now_ms: int | None = None) -> str:
 
 
 def is_message_id(value: object) -> bool:
-    return isinstance(value, str) and ID_PATTERN.match(value) is not None
+    return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
 
 
 def reverse_key(message_id: str) -> str:

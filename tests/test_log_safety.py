@@ -81,7 +81,8 @@ async def test_dev_host_access_log_keeps_the_path_encoded_and_escaped(caplog: py
     forged = "/api/%0a[2099-01-01]%20GET%20/api/admin%20200%201ms/%1b[31m%e2%80%a8"
     async with running_host(create_app(APPS / "basic")) as host:
         reader, writer = await asyncio.open_connection("127.0.0.1", host.port)
-        writer.write(f"GET {forged}?code=secret HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        request = f"GET {forged}?code=secret HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        writer.write(request.encode())
         await reader.read()
         writer.close()
     access = [m for m in caplog.messages if m.startswith("GET ")]
