@@ -17,17 +17,17 @@ from hypothesis import strategies as st
 
 from tests.adapter import hub_app
 from tests.adapter.conftest import invoker
-from tests.upstream_requests import CONNECTION_STRING, PRIMARY_KEY, event_headers
+from tests.upstream_requests import CONNECTION_STRING, HUB, PRIMARY_KEY, event_headers
 
 EXAMPLES = 10_000
 INVOKE = invoker(hub_app.build({"WebPubSubConnectionString": CONNECTION_STRING}))
 FUNCTIONS = [
-    "chat_connect",
-    "chat_connected",
-    "chat_disconnected",
-    "chat_message",
-    "chat_joined",
-    "chat_validate",
+    "demo_connect",
+    "demo_connected",
+    "demo_disconnected",
+    "demo_message",
+    "demo_joined",
+    "demo_validate",
 ]
 RESERVED_NAMES = ["connect", "connected", "disconnected", "joined", "left"]
 HEADER_NAMES = [
@@ -111,7 +111,7 @@ def test_random_requests_never_produce_a_5xx_or_an_exception(
     if signed and "ce-connectionId" in headers:
         headers["ce-signature"] = sign(headers["ce-connectionId"])
     request = func.HttpRequest(
-        method=method, url="https://app.example/api/chat/x", headers=headers, body=body
+        method=method, url=f"https://app.example/api/{HUB}/x", headers=headers, body=body
     )
     response = INVOKE(function, request)
     assert 200 <= response.status_code < 500, (response.status_code, response.get_body())
