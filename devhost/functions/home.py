@@ -3,7 +3,7 @@
 The Azure Functions host answers ``GET /`` itself (its "your Functions app is up and running"
 page) because no function can claim a path outside the route prefix. The dev host does the
 same, and lists the parameterless GET routes as links, so ``http://localhost:7071/`` leads to
-the app's pages (the chat's ``/api/index``, say) instead of a blank 404. A Web PubSub hub's own
+the app's pages (the chat's ``/api/index``, say) instead of a blank 404. A Web PubSub hub's event
 routes (``<hub>/validate`` answers GET too) are for the service, not for people: not listed.
 """
 
@@ -13,7 +13,7 @@ from html import escape
 
 from aiohttp import web
 
-from shared.routes import served_hubs
+from shared.routes import VALIDATE_EVENT, served_hubs
 
 from .route_table import RouteTable
 from .routes import SegmentKind
@@ -40,8 +40,8 @@ def plain_get_paths(routes: RouteTable) -> list[str]:
         methods = entry.function.methods
         if methods is not None and "GET" not in methods:
             continue
-        hub, slash, _ = entry.function.route.strip("/").partition("/")
-        if slash and hub in hubs:
+        hub, _, event = entry.function.route.strip("/").partition("/")
+        if hub in hubs and (event == VALIDATE_EVENT or event in hubs[hub]):
             continue
         if any(segment.kind is not SegmentKind.LITERAL for segment in entry.template.segments):
             continue

@@ -61,11 +61,14 @@ class Received:
 Predicate = Callable[[Received], bool]
 
 
+NEGOTIATE = "negotiate"  # the route of the app's negotiate endpoint, below the route prefix
+
+
 async def negotiate(
-    session: aiohttp.ClientSession, stack: StackProcess, name: str, **params: str
+    session: aiohttp.ClientSession, stack: StackProcess, name: str, *, route: str = NEGOTIATE, **params: str
 ) -> dict[str, Any]:
-    """``GET /api/negotiate?name=<name>&<params>``: the app's answer (asserted to be a 200)."""
-    async with session.get(stack.api("negotiate"), params={"name": name, **params}) as response:
+    """``GET /api/<route>?name=<name>&<params>``: the app's answer (asserted to be a 200)."""
+    async with session.get(stack.api(route), params={"name": name, **params}) as response:
         body = await response.json()
         assert response.status == 200, body
         return body  # type: ignore[no-any-return]
@@ -126,9 +129,11 @@ class RawClient(Recorder):
         *,
         subprotocol: str | None = JSON_SUBPROTOCOL,
         params: Mapping[str, str] | None = None,
+        route: str = NEGOTIATE,
     ) -> Self:
-        """Negotiate as ``name`` (plus ``params``), connect, and (JSON clients) wait for ``connected``."""
-        negotiated = await negotiate(session, stack, name, **(params or {}))
+        """Negotiate (at ``route``) as ``name`` (plus ``params``), connect, and (JSON clients)
+        wait for the ``connected`` message."""
+        negotiated = await negotiate(session, stack, name, route=route, **(params or {}))
         protocols = (subprotocol,) if subprotocol else ()
         try:
             ws = await session.ws_connect(negotiated["url"], protocols=protocols, autoping=True)

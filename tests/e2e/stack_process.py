@@ -145,6 +145,7 @@ def start_stack_process(
     access_key: str,
     app_access_key: str | None = None,
     app_dir: Path = FIXTURE_APP,
+    root: Path = REPO,
     settings: dict[str, str] | None = None,
     extra_args: tuple[str, ...] = (),
     storage_dir: Path | None = None,
@@ -153,7 +154,8 @@ def start_stack_process(
 ) -> S:
     """Start ``python -m devhost --app-dir <app_dir>`` on free ports and wait until it is ready.
 
-    ``settings`` (default ``TEST_SETTINGS``, the fixture app's) is the settings file; variables of
+    The dev host runs from ``root`` (its ``devhost`` and ``shared``: another copy of the project,
+    a fork). ``settings`` (default ``TEST_SETTINGS``, the fixture app's) is the settings file; variables of
     this process's environment that start with ``scrubbed`` (or the template's own prefixes) are
     not passed on. Azurite keeps its data in ``storage_dir`` (default ``<work_dir>/azurite``):
     pass the same folder to a second stack to see the first one's data.
@@ -191,7 +193,7 @@ def start_stack_process(
     ]
     process = subprocess.Popen(
         command,
-        cwd=REPO,
+        cwd=root,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

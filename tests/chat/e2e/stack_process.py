@@ -38,12 +38,12 @@ class ChatStack(StackProcess):
 
 
 def start_stack_process(
-    work_dir: Path, *, settings: dict[str, str] | None = None, **options: Any
+    work_dir: Path, *, app_dir: Path = REPO, settings: dict[str, str] | None = None, **options: Any
 ) -> ChatStack:
-    """``tests.e2e.stack_process.start_stack_process`` for the chat app (``--app-dir`` may override)."""
+    """``tests.e2e.stack_process.start_stack_process`` for the chat app (or a copy: ``app_dir``)."""
     return template.start_stack_process(
         work_dir,
-        app_dir=REPO,
+        app_dir=app_dir,
         settings=TEST_SETTINGS if settings is None else settings,
         scrubbed=SCRUBBED,
         stack_type=ChatStack,
