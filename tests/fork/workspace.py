@@ -76,6 +76,8 @@ def remove_sample(root: Path, *, settings: bool = False) -> None:
     Raises:
         AssertionError: ``function_app.py`` no longer registers the sample as the guide says.
     """
+    if not (root / "chat").exists():  # removed already (a fork of a fork, the copy of a copy)
+        return
     for folder in SAMPLE_FOLDERS:
         shutil.rmtree(root / folder)
     app_file = root / "function_app.py"
