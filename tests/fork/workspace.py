@@ -72,21 +72,22 @@ def commit(folder: Path, message: str) -> None:
 def remove_sample(root: Path, *, settings: bool = False) -> None:
     """Delete the chat sample from the project at ``root``: its folders and its registration,
     and with ``settings`` its (then unused) ``Chat*`` settings in ``local.settings.sample.json``.
+    In a project whose ``chat/`` is gone already (the copy of a copy), only the settings remain to do.
 
     Raises:
-        AssertionError: ``function_app.py`` no longer registers the sample as the guide says.
+        AssertionError: ``chat/`` is there but ``function_app.py`` does not register it as the
+        guide says.
     """
-    if not (root / "chat").exists():  # removed already (a fork of a fork, the copy of a copy)
-        return
-    for folder in SAMPLE_FOLDERS:
-        shutil.rmtree(root / folder)
-    app_file = root / "function_app.py"
-    lines = app_file.read_text(encoding="utf-8").splitlines(keepends=True)
-    kept = [line for line in lines if line.strip() not in SAMPLE_REGISTRATION]
-    missing = len(lines) - len(kept) != len(SAMPLE_REGISTRATION)
-    assert not missing, f"function_app.py does not hold the sample's registration {SAMPLE_REGISTRATION}"
-    # and the blank line the import leaves behind, as an editor's user (or ruff --fix) would
-    app_file.write_text(re.sub(r"\n{3,}", "\n\n", "".join(kept)), encoding="utf-8")
+    if (root / "chat").exists():
+        for folder in SAMPLE_FOLDERS:
+            shutil.rmtree(root / folder, ignore_errors=True)
+        app_file = root / "function_app.py"
+        lines = app_file.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if line.strip() not in SAMPLE_REGISTRATION]
+        missing = len(lines) - len(kept) != len(SAMPLE_REGISTRATION)
+        assert not missing, f"function_app.py does not hold the sample's registration {SAMPLE_REGISTRATION}"
+        # and the blank line the import leaves behind, as an editor's user (or ruff --fix) would
+        app_file.write_text(re.sub(r"\n{3,}", "\n\n", "".join(kept)), encoding="utf-8")
     if settings:
         _edit_settings(
             root, lambda values: {k: v for k, v in values.items() if not k.startswith(SAMPLE_SETTINGS_PREFIX)}
