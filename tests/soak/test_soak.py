@@ -116,6 +116,18 @@ def _wait_for_line(child: Child, pattern: str) -> re.Match[str]:
     raise AssertionError(f"no line matched {pattern!r}:\n{child.log.read_text(errors='replace')[-4000:]}")
 
 
+def _failures_logged(log: Path) -> list[str]:
+    """The app's log lines about failed invocations, with their tracebacks (for a report)."""
+    found: list[str] = []
+    in_traceback = False
+    for line in log.read_text(errors="replace").splitlines():
+        starts = "Failed" in line or "handler raised" in line or line.startswith("Traceback")
+        in_traceback = starts or (in_traceback and not line.startswith("["))
+        if in_traceback:
+            found.append(line)
+    return found
+
+
 def _die_with_parent() -> None:
     # Linux: SIGTERM the child when this process dies, even if it is killed before teardown.
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
@@ -486,7 +498,10 @@ async def test_soak_with_faults_loses_nothing_and_leaks_nothing(stack: Stack) ->
         )
     # (d) no 5xx from the function app for the events the proxy forwarded
     if counts.server_errors() or counts.forward_errors:
-        broken.append(f"(d) the app answered 5xx: {counts.server_errors()} {dict(counts.forward_errors)}")
+        broken.append(
+            f"(d) the app answered 5xx: {counts.server_errors()} {dict(counts.forward_errors)}; its log:\n"
+            + "\n".join(_failures_logged(stack.functions.log)[-40:])
+        )
     # (e) each acknowledged chat stored once, none stored or broadcast twice, retries happened
     if not_stored or stored_twice or received_twice:
         broken.append(f"(e) history: {report['history']}")

@@ -109,14 +109,18 @@ async def _say(context: ConnectionContext, text: object) -> EventResponse | None
         return EventResponse(data={"kind": "error", "reason": "send some text"})
     message = _notice("said", context, text=text)
     table = _table()
-    if table is not None and not (await claim(table, message["room"], context, {"text": text})).first:
-        return None  # a retry of an event already handled: said once already
+    try:
+        if table is not None and not (await claim(table, message["room"], context, {"text": text})).first:
+            return None  # a retry of an event already handled: said once already
+    except AzureError:
+        LOGGER.warning("claim failed connection=%s", context.connection_id, exc_info=True)
+        return EventResponse(data={"kind": "error", "reason": "not saved, try again"})
     try:
         await _to_room(message)
     except AzureError:
-        LOGGER.warning("broadcast failed connection=%s", context.connection_id)
+        LOGGER.warning("broadcast failed connection=%s", context.connection_id, exc_info=True)
         if table is not None:
-            await release(table, message["room"], context)
+            await release(table, message["room"], context)  # so that a retry says it
         return EventResponse(data={"kind": "error", "reason": "not delivered, try again"})
     return None
 
