@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from typing import TypeGuard
 
 ID_PATTERN = re.compile(r"[0-9]{13}[0-9a-f]{8}")  # fullmatch: "$" would accept a trailing "\n"
 _MAX_MS = 10**13 - 1
@@ -22,7 +23,7 @@ def new_message_id(now_ms: int | None = None) -> str:
     return f"{ms:013d}{secrets.randbits(32):08x}"
 
 
-def is_message_id(value: object) -> bool:
+def is_message_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
 
 

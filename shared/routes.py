@@ -19,13 +19,13 @@ GROUP_EVENTS = frozenset({"joined", "left"})
 RESERVED_EVENTS = SYSTEM_EVENTS | GROUP_EVENTS | {VALIDATE_EVENT}
 
 # A user event name becomes one URL path segment and part of a function name.
-_EVENT_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")  # fullmatch: "$" would accept a trailing "\n"
+_EVENT_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 _FUNCTION_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
 def check_user_event_name(name: str) -> str:
     """Return ``name`` if it can be served on its own route, else raise ``ValueError``."""
-    if not _EVENT_NAME.fullmatch(name):
+    if not _EVENT_NAME.match(name):
         raise ValueError(f"event name {name!r} must be 1-128 letters, digits, '_', '.' or '-'")
     if name in RESERVED_EVENTS:
         raise ValueError(f"event name {name!r} is reserved")
@@ -66,9 +66,10 @@ def served_hubs(routes: Iterable[tuple[str, Iterable[str] | None]]) -> dict[str,
     """The hubs an app serves and each hub's events, from its functions' (route, methods).
 
     A hub is a ``<hub>/validate`` route that answers ``OPTIONS`` (what ``WebPubSubHub``
-    registers first); its events are its other ``<hub>/<event>`` routes that take ``POST``
-    (the service posts every event). ``methods`` is ``None`` for a route that takes every
-    method. Names keep the case they were registered in.
+    registers first); its events are its other ``<hub>/<event>`` routes that take ``POST`` (how
+    the service delivers events: a ``GET`` route beside them, such as a hub's own negotiate
+    endpoint, is not one). ``methods`` is ``None`` for a route that takes every method. Names
+    keep the case they were registered in.
     """
     pairs = [
         (route.strip("/"), None if methods is None else {m.upper() for m in methods})
@@ -83,7 +84,7 @@ def served_hubs(routes: Iterable[tuple[str, Iterable[str] | None]]) -> dict[str,
     }
     for route, methods in pairs:
         hub, _, event = route.partition("/")
-        posted = methods is None or "POST" in methods
-        if hub in hubs and event and "/" not in event and event != VALIDATE_EVENT and posted:
+        takes_post = methods is None or "POST" in methods
+        if hub in hubs and event and "/" not in event and event != VALIDATE_EVENT and takes_post:
             hubs[hub].add(event)
     return {hub: frozenset(events) for hub, events in hubs.items()}

@@ -26,19 +26,14 @@ from hypothesis import strategies as st
 from tests.adapter import hub_app
 from tests.app_index import get_functions
 from tests.fuzz_http import DevHostProcess, Figures, WireRequest, dev_host_process, header_safe, run_batch
-from tests.upstream_requests import CONNECTION_STRING, PRIMARY_KEY, event_headers
+from tests.upstream_requests import CONNECTION_STRING, HUB, PRIMARY_KEY, event_headers
 
 EXAMPLES = 10_000
 BATCH = 50  # cases per hypothesis example: sent to the dev host concurrently
 APP = hub_app.build({"WebPubSubConnectionString": CONNECTION_STRING})
 FUNCTIONS = {f.get_function_name(): f.get_user_function() for f in get_functions(APP)}
 FUNCTION_NAMES = [
-    "chat_connect",
-    "chat_connected",
-    "chat_disconnected",
-    "chat_message",
-    "chat_joined",
-    "chat_validate",
+    f"{HUB}_{event}" for event in ("connect", "connected", "disconnected", "message", "joined", "validate")
 ]
 RESERVED_NAMES = ["connect", "connected", "disconnected", "joined", "left"]
 HEADER_NAMES = [
@@ -70,7 +65,7 @@ header_values = st.one_of(
         [
             "azure.webpubsub.sys.connect",
             "azure.webpubsub.user.message",
-            "chat",
+            HUB,
             "connect",
             "application/json",
             "text/plain",
@@ -100,11 +95,11 @@ class EventCase:
 
     def in_process(self) -> func.HttpRequest:
         return func.HttpRequest(
-            method=self.method, url="https://app.example/api/chat/x", headers=self.headers, body=self.body
+            method=self.method, url=f"https://app.example/api/{HUB}/x", headers=self.headers, body=self.body
         )
 
     def on_the_wire(self) -> WireRequest:
-        """The same request for the dev host, at the function's route (``chat_x`` -> ``chat/x``)."""
+        """The same request for the dev host, at the function's route (``<hub>_x`` -> ``<hub>/x``)."""
         route = self.function.replace("_", "/", 1)
         headers = [(name, value) for name, value in self.headers.items() if header_safe(value)]
         return WireRequest(self.method, f"/api/{route}", headers, self.body)

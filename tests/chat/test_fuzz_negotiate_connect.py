@@ -33,6 +33,7 @@ from shared.identity import guest_cookie_value
 from shared.negotiate import name_signature
 from shared.service import close_service_clients
 from tests.chat.conftest import FUNCTIONS
+from tests.chat.upstream_requests import ENDPOINT_HOST, PRIMARY_KEY, connect_body, event_headers
 from tests.fuzz_http import (
     REPO,
     DevHostProcess,
@@ -42,7 +43,6 @@ from tests.fuzz_http import (
     header_safe,
     run_batch,
 )
-from tests.upstream_requests import ENDPOINT_HOST, PRIMARY_KEY, connect_body, event_headers
 
 EXAMPLES = 10_000
 BATCH = 50

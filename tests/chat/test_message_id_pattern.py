@@ -13,7 +13,7 @@ import pytest
 from chat import history, ids
 from tests.chat.conftest import Invoke
 from tests.chat.recorder import RestRecorder
-from tests.upstream_requests import http_request
+from tests.chat.upstream_requests import http_request
 
 VALID = ids.new_message_id(1_795_000_000_000)
 
