@@ -19,13 +19,13 @@ GROUP_EVENTS = frozenset({"joined", "left"})
 RESERVED_EVENTS = SYSTEM_EVENTS | GROUP_EVENTS | {VALIDATE_EVENT}
 
 # A user event name becomes one URL path segment and part of a function name.
-_EVENT_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+_EVENT_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")  # fullmatch: "$" would accept a trailing "\n"
 _FUNCTION_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
 def check_user_event_name(name: str) -> str:
     """Return ``name`` if it can be served on its own route, else raise ``ValueError``."""
-    if not _EVENT_NAME.match(name):
+    if not _EVENT_NAME.fullmatch(name):
         raise ValueError(f"event name {name!r} must be 1-128 letters, digits, '_', '.' or '-'")
     if name in RESERVED_EVENTS:
         raise ValueError(f"event name {name!r} is reserved")

@@ -18,7 +18,7 @@ from shared import ConnectEvent, ConnectResponse, WebPubSubHub
 from tests.adapter import hub_app
 from tests.adapter.conftest import Invoke, invoker
 from tests.entra_tokens import ORIGIN, entra_env
-from tests.upstream_requests import PRIMARY_KEY, connect_body, http_request
+from tests.upstream_requests import HUB, PRIMARY_KEY, connect_body, http_request
 
 DIGEST = hmac.new(PRIMARY_KEY.encode(), b"conn-1", hashlib.sha256).hexdigest()
 FULLWIDTH = str.maketrans("0123456789abcdef", "０１２３４５６７８９ａｂｃｄｅｆ")
@@ -36,18 +36,18 @@ HOSTILE_SIGNATURES = {
 @pytest.mark.parametrize("signature", HOSTILE_SIGNATURES.values(), ids=HOSTILE_SIGNATURES.keys())
 def test_a_non_ascii_ce_signature_is_a_401(invoke: Invoke, signature: str) -> None:
     request = http_request("connect", connect_body(), keys=(), extra={"ce-signature": signature})
-    response = invoke("chat_connect", request)
+    response = invoke(f"{HUB}_connect", request)
     assert response.status_code == 401
     assert hub_app.calls == []
     # the control: the same request with the digest in ASCII is accepted
     control = http_request("connect", connect_body(), keys=(), extra={"ce-signature": f"sha256={DIGEST}"})
-    assert invoke("chat_connect", control).status_code == 200
+    assert invoke(f"{HUB}_connect", control).status_code == 200
 
 
 def entra_app() -> func.FunctionApp:
     # the key endpoint is never reached: a token that is not ASCII fails before any fetch
     env = entra_env("https://127.0.0.1:9/discovery/v2.0/keys")
-    hub = WebPubSubHub("chat", env=env)
+    hub = WebPubSubHub(HUB, env=env)
 
     @hub.on_connect
     def connect(event: ConnectEvent) -> ConnectResponse:
@@ -67,5 +67,5 @@ def test_a_non_ascii_entra_bearer_token_is_a_401(token: str) -> None:
     request = http_request(
         "connect", connect_body(), keys=(), origin=ORIGIN, extra={"Authorization": f"Bearer {token}"}
     )
-    response = invoker(entra_app())("chat_connect", request)
+    response = invoker(entra_app())(f"{HUB}_connect", request)
     assert (response.status_code, response.get_body()) == (401, b"bearer token validation failed")

@@ -17,7 +17,7 @@ from smoke import diagnoses
 from smoke.report import Outcome
 from smoke.runner import ROOT_STEP, preflight_step
 from smoke.scenario import load_scenario
-from tests.chat.e2e.stack_process import REPO, StackProcess
+from tests.chat.e2e.stack_process import REPO, TEST_SETTINGS, StackProcess
 from tests.smoke.stacks import APPS, failed, options_for, outcomes, service_host, smoke, stack_running
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +38,7 @@ NEGOTIATE, CONNECT, SEND, RECEIVE, HISTORY, DISCONNECT = STEPS
 @pytest.fixture(scope="module")
 def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
     """The chat with its history in Azurite, as ``scripts/dev`` runs it."""
-    with stack_running(tmp_path_factory.mktemp("healthy"), storage=True) as stack:
+    with stack_running(tmp_path_factory.mktemp("healthy"), storage=True, settings=TEST_SETTINGS) as stack:
         yield stack
 
 
@@ -56,7 +56,7 @@ async def test_a_healthy_chat_passes_every_step(healthy: StackProcess) -> None:
 
 
 async def test_sign_in_required_fails_negotiate_with_the_guests_diagnosis(tmp_path: Path) -> None:
-    with stack_running(tmp_path, settings={"ChatAllowGuests": "false"}) as stack:
+    with stack_running(tmp_path, settings={**TEST_SETTINGS, "ChatAllowGuests": "false"}) as stack:
         report, printed = await smoke(options_for(stack, scenarios=[CHAT]))
     assert failures(report) == [(NEGOTIATE, smoke_scenario.GUESTS_OFF)], printed
     assert "answered 401" in report.result(NEGOTIATE).detail
@@ -104,7 +104,7 @@ async def test_storage_refusing_the_app_fails_the_message_with_the_storage_diagn
         f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={wrong_key};"
         f"TableEndpoint={healthy.storage_url}/devstoreaccount1;"
     )
-    with stack_running(tmp_path, settings={"ChatStorage": storage}) as stack:
+    with stack_running(tmp_path, settings={**TEST_SETTINGS, "ChatStorage": storage}) as stack:
         report, printed = await smoke(options_for(stack, scenarios=[CHAT]))
     assert failures(report) == [(RECEIVE, smoke_scenario.STORAGE_REFUSED)], printed
     assert report.result(RECEIVE).detail == "the app answered: message not saved, try again"
