@@ -41,6 +41,7 @@ from .events import (
     DATA_TYPES,
     ConnectedEvent,
     ConnectEvent,
+    ConnectionContext,
     DataType,
     DisconnectedEvent,
     Event,
@@ -49,6 +50,7 @@ from .events import (
     MqttConnectEvent,
     MqttDisconnectedEvent,
     MqttUserEvent,
+    MqttUserProperty,
     UserEvent,
 )
 from .responses import (
@@ -117,6 +119,12 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+# Content-Type values the service sends (bare for user events, with a charset for system
+# events), mapped to their media types without a parse.
+_MEDIA_TYPES: dict[str | None, str] = {name: name for name in DATA_TYPES}
+_MEDIA_TYPES["application/json; charset=utf-8"] = "application/json"
+
+
 def _optional_headers(headers: Mapping[str, str]) -> tuple[dict[str, str], list[dict[str, str]]]:
     """``x-webpubsub-metadata-<key>`` -> metadata; ``mqtt-<name>`` -> MQTT user properties."""
     metadata: dict[str, str] = {}
@@ -129,17 +137,28 @@ def _optional_headers(headers: Mapping[str, str]) -> tuple[dict[str, str], list[
     return metadata, properties
 
 
-def _system_event(context: h.CloudEventAttributes, content_type: str, body: bytes) -> Event:
+# ``ConnectionContext`` fields every request sets (the ``ce-*`` attributes and the origin);
+# ``state`` is set too when the request carries ``ce-connectionState``.
+_CONTEXT_SET = frozenset(
+    ("hub", "connection_id", "event_name", "event_type", "event_id", "user_id", "subprotocol")
+    + ("origin", "physical_connection_id", "session_id")
+)
+_CONTEXT_SET_WITH_STATE = _CONTEXT_SET | {"state"}
+
+
+def _system_event(context: ConnectionContext, content_type: str, body: bytes) -> Event:
     """connect, connected, disconnected and group events: a JSON object body (or none)."""
     if content_type and content_type != "application/json":
         raise UnsupportedMediaType()
-    event_type = context["event_type"]
-    if event_type == "azure.webpubsub.sys.connected":
-        return ConnectedEvent.from_fields({"context": context})  # its body is always {}
+    event_type = context.event_type
+    if event_type == "azure.webpubsub.sys.connected":  # its body is always {}: nothing to validate
+        return ConnectedEvent._from_checked({"context": context}, {"context"})
+    # A body comes from the client (claims, query, headers) or the service: validated, with
+    # the context passed as the model it already is (taken as is, not validated again).
     fields = _json_object(body)
     fields["context"] = context
     if event_type == "azure.webpubsub.sys.connect":
-        if "mqtt" in fields or h.is_mqtt(context):
+        if "mqtt" in fields or context.is_mqtt:
             return MqttConnectEvent.from_fields(fields)
         return ConnectEvent.from_fields(fields)
     if event_type == "azure.webpubsub.sys.disconnected":
@@ -157,10 +176,18 @@ def _system_event(context: h.CloudEventAttributes, content_type: str, body: byte
 _TEXT, _JSON = DataType.TEXT, DataType.JSON
 
 
+_USER_EVENT_SET = frozenset(("context", "data", "data_type"))
+_PROPERTY_SET = frozenset(("name", "value"))
+
+
 def _user_event(
-    context: h.CloudEventAttributes, headers: Mapping[str, str], content_type: str, body: bytes
+    context: ConnectionContext, headers: Mapping[str, str], content_type: str, body: bytes
 ) -> UserEvent:
-    """A user event: the body typed by its content type, plus metadata / MQTT properties."""
+    """A user event: the body typed by its content type, plus metadata / MQTT properties.
+
+    Every field is the core's own (the decoded body, a ``DataType``, header text checked by
+    ``check_text``), so the event is built without a second validation (``_from_checked``).
+    """
     data_type = DATA_TYPES.get(content_type)
     if data_type is None:
         raise UnsupportedMediaType()
@@ -177,21 +204,25 @@ def _user_event(
             raise InvalidBody("body is not valid JSON") from exc
     else:
         data = body
-    fields: dict[str, Any] = {"context": context, "data": data, "data_type": data_type}
-    is_mqtt = h.is_mqtt(context)
+    fields_set = set(_USER_EVENT_SET)
+    is_mqtt = context.is_mqtt
     # Metadata headers (and MQTT property headers, which only MQTT events have) are rare:
     # one search over the joined names (a C call) decides whether the per-header loop runs.
     names = "\n".join(headers)
     if METADATA_PREFIX in names or (is_mqtt and MQTT_PROPERTY_PREFIX in names):
         metadata, properties = _optional_headers(headers)
         if metadata:
-            fields["metadata"] = metadata
+            fields_set.add("metadata")
     else:
-        properties = []
+        metadata, properties = {}, []
+    values = {"context": context, "data": data, "data_type": data_type, "metadata": metadata}
     if is_mqtt:
-        fields["user_properties"] = properties
-        return MqttUserEvent.from_fields(fields)
-    return UserEvent.from_fields(fields)
+        values["user_properties"] = [
+            MqttUserProperty._from_checked(prop, set(_PROPERTY_SET)) for prop in properties
+        ]
+        fields_set.add("user_properties")
+        return MqttUserEvent._from_checked(values, fields_set)
+    return UserEvent._from_checked(values, fields_set)
 
 
 _CONNECT_ERRORS = (ConnectErrorResponse, MqttConnectErrorResponse)
@@ -274,30 +305,34 @@ class UpstreamProtocol:
             raise MethodNotAllowed()
         if len(body) > MAX_BODY_BYTES:
             raise PayloadTooLarge()
-        context = h.parse_cloud_event_headers(headers)
-        hub = context["hub"]
+        attributes = h.context_fields(headers)
+        hub = attributes["hub"]
         if hub != self.hub and hub.lower() != self._hub_lower:
             raise UnknownHub()
-        event_type = context["event_type"]
+        event_type = attributes["event_type"]
         if expected_event is not None:
             route_type = self._route_types.get(expected_event) or self._add_route(expected_event)
             if event_type != route_type:
-                raise _route_mismatch(context, expected_event)
-        context["origin"] = self._authenticate(context["connection_id"], headers, fetch_keys)
+                raise _route_mismatch(attributes, expected_event)
+        attributes["origin"] = self._authenticate(attributes["connection_id"], headers, fetch_keys)
         state = headers.get(_STATE)
-        if state:  # no header: the model's default, an empty state
-            context["state"] = decode_state(state)
-        # ``context`` is now the event's ConnectionContext as a plain dict, validated once
-        # together with the body into the event model.
+        if state:  # no header: the model's default, an empty state (set, not sent)
+            attributes["state"] = decode_state(state)
+        # Every value is now what validating it would give (text from checked headers, the
+        # state a decoded JSON object): the dict becomes the context without a second pass.
+        context = ConnectionContext._from_checked(
+            attributes,  # type: ignore[arg-type]
+            set(_CONTEXT_SET_WITH_STATE if state else _CONTEXT_SET),
+        )
         content_type = headers.get(_CONTENT_TYPE)
-        if content_type not in DATA_TYPES:  # the service sends bare media types: skip the parse
-            content_type = media_type(content_type)
+        # The spellings the service sends are looked up; any other is parsed.
+        content_type = _MEDIA_TYPES.get(content_type) or media_type(content_type)
+        if event_type.startswith(h.TYPE_USER_PREFIX):
+            return _user_event(context, headers, content_type, body)
         try:
-            if event_type.startswith(h.TYPE_USER_PREFIX):
-                return _user_event(context, headers, content_type, body)
             return _system_event(context, content_type, body)
         except ValidationError as exc:
-            raise InvalidBody(f"invalid {context['event_name']} body") from exc
+            raise InvalidBody(f"invalid {attributes['event_name']} body") from exc
 
     def _add_route(self, event_name: str) -> str:
         """The ``ce-type`` a route serves, computed once per route (a dict lookup after)."""

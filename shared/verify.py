@@ -19,6 +19,7 @@ import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
+from typing import Protocol, cast
 
 from .errors import InvalidSignature, OriginNotAllowed
 from .headers import CE_SIGNATURE
@@ -59,7 +60,7 @@ class SignatureVerifier:
     __slots__ = ("_prepared", "_expected")
 
     def __init__(self, access_keys: Sequence[str]) -> None:
-        self._prepared = tuple(hmac.new(key.encode(), digestmod=hashlib.sha256) for key in access_keys)
+        self._prepared = tuple(_bare(hmac.new(key.encode(), digestmod=hashlib.sha256)) for key in access_keys)
         cache = functools.lru_cache(maxsize=EXPECTED_CACHE_SIZE * max(len(self._prepared), 1))
         self._expected = cache(self._compute_expected)
 
@@ -92,6 +93,21 @@ class SignatureVerifier:
             if _matches(entries, self._expected(connection_id, key)):
                 return
         raise InvalidSignature()
+
+
+class _Mac(Protocol):
+    def copy(self) -> _Mac: ...
+    def update(self, data: bytes, /) -> None: ...
+    def hexdigest(self) -> str: ...
+
+
+def _bare(mac: hmac.HMAC) -> _Mac:
+    """The OpenSSL HMAC object inside ``mac`` when it has one, else ``mac`` itself.
+
+    Both have ``copy``, ``update`` and ``hexdigest``; calling the inner one directly skips
+    the Python wrapper's three calls: 0.69 instead of 0.93 µs for a new connection's HMAC.
+    """
+    return cast(_Mac, getattr(mac, "_hmac", None) or mac)
 
 
 def _matches(entries: list[str], wanted: str) -> bool:
