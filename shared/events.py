@@ -10,7 +10,7 @@ user events, MQTT variants, group presence).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import SchemaValidator
@@ -36,31 +36,34 @@ DATA_TYPES: dict[str, DataType] = {mime: dt for dt, mime in CONTENT_TYPES.items(
 
 _new_object = object.__new__
 _set_slot = object.__setattr__  # pydantic's own model_construct sets its slots this way
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def build_checked(cls: type[_Model], values: dict[str, Any], fields_set: set[str]) -> _Model:
+    """Wrap values the core produced and checked itself, without validating them again.
+
+    For the core's per-request path only: ``values`` holds every field of ``cls``, in field
+    order, each already what validation would make of it (``str`` header values, a decoded
+    state ``dict``, a ``DataType``, ...); ``fields_set`` names the fields the input set.
+    This is what ``model_construct`` ends with, without its per-field Python loop (which
+    costs more than validating), and it needs no validator, so a first request does not
+    build one. A function, not a classmethod: looking a classmethod up on a pydantic model
+    class goes through its metaclass's ``__getattr__`` hook on every call (bench/handler.py).
+    ``tests/unit/test_checked_events.py`` holds every event built this way equal, field for
+    field and set for set, to the validated one.
+    """
+    model = _new_object(cls)
+    _set_slot(model, "__dict__", values)
+    _set_slot(model, "__pydantic_fields_set__", fields_set)
+    _set_slot(model, "__pydantic_extra__", None)
+    _set_slot(model, "__pydantic_private__", None)
+    return model
 
 
 class _Frozen(BaseModel):
     # defer_build: a model's validator is built on its first use, not at import, so a cold
     # start pays only for the models its first request needs (see bench/coldstart.py).
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", defer_build=True)
-
-    @classmethod
-    def _from_checked(cls, values: dict[str, Any], fields_set: set[str]) -> Self:
-        """Wrap values the core produced and checked itself, without validating them again.
-
-        For the core's per-request path only: ``values`` holds every field, in field order,
-        each already what validation would make of it (``str`` header values, a decoded
-        state ``dict``, a ``DataType``, ...); ``fields_set`` names the fields the input set.
-        This is what ``model_construct`` ends with, without its per-field Python loop (which
-        costs more than validating), and it needs no validator, so a first request does not
-        build one. ``tests/unit/test_checked_events.py`` holds every event built this way
-        equal, field for field and set for set, to the validated one.
-        """
-        model = _new_object(cls)
-        _set_slot(model, "__dict__", values)
-        _set_slot(model, "__pydantic_fields_set__", fields_set)
-        _set_slot(model, "__pydantic_extra__", None)
-        _set_slot(model, "__pydantic_private__", None)
-        return model
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> Self:

@@ -53,13 +53,17 @@ H = TypeVar("H", bound=Handler)
 INTERNAL_ERROR = text_response(500, "internal error")
 
 
+_new_tuple = tuple.__new__
+
+
 def to_raw_request(req: func.HttpRequest) -> RawRequest:
     # azure.functions keeps request headers in a dict keyed by lower-case name; reading it
     # directly skips a per-header trip through the Mapping ABC (a hot path, see bench/).
     headers = getattr(req.headers, "__http_headers__", None)
     if not isinstance(headers, dict):
         headers = lower_keys(req.headers)
-    return RawRequest(req.method, headers, req.get_body() or b"")
+    # tuple.__new__: what RawRequest(...) does, without the Python function namedtuple adds
+    return _new_tuple(RawRequest, (req.method, headers, req.get_body() or b""))
 
 
 # Content-Type values that ``func.HttpResponse`` rebuilds exactly from ``mimetype`` and

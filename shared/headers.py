@@ -71,7 +71,7 @@ class CloudEventAttributes(TypedDict):
     Keyed by the ``ConnectionContext`` field names. ``context_fields`` returns them in that
     model's field order with ``state`` (empty) and ``origin`` (``None``) in their places;
     the core sets those two once the request is authenticated, and this very dict becomes
-    the event's context (``ConnectionContext._from_checked``): built once, never copied.
+    the event's context (``events.build_checked``): built once, never copied.
     ``ce-signature``, ``ce-connectionState`` and the origin header are read by the core
     where it checks them; ``ce-source``, ``ce-time`` and the versions are not used.
     """

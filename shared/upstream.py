@@ -52,6 +52,7 @@ from .events import (
     MqttUserEvent,
     MqttUserProperty,
     UserEvent,
+    build_checked,
 )
 from .responses import (
     ConnectErrorResponse,
@@ -146,19 +147,19 @@ _CONTEXT_SET = frozenset(
 _CONTEXT_SET_WITH_STATE = _CONTEXT_SET | {"state"}
 
 
-def _system_event(context: ConnectionContext, content_type: str, body: bytes) -> Event:
+def _system_event(context: ConnectionContext, is_mqtt: bool, content_type: str, body: bytes) -> Event:
     """connect, connected, disconnected and group events: a JSON object body (or none)."""
     if content_type and content_type != "application/json":
         raise UnsupportedMediaType()
     event_type = context.event_type
     if event_type == "azure.webpubsub.sys.connected":  # its body is always {}: nothing to validate
-        return ConnectedEvent._from_checked({"context": context}, {"context"})
+        return build_checked(ConnectedEvent, {"context": context}, {"context"})
     # A body comes from the client (claims, query, headers) or the service: validated, with
     # the context passed as the model it already is (taken as is, not validated again).
     fields = _json_object(body)
     fields["context"] = context
     if event_type == "azure.webpubsub.sys.connect":
-        if "mqtt" in fields or context.is_mqtt:
+        if "mqtt" in fields or is_mqtt:
             return MqttConnectEvent.from_fields(fields)
         return ConnectEvent.from_fields(fields)
     if event_type == "azure.webpubsub.sys.disconnected":
@@ -181,12 +182,12 @@ _PROPERTY_SET = frozenset(("name", "value"))
 
 
 def _user_event(
-    context: ConnectionContext, headers: Mapping[str, str], content_type: str, body: bytes
+    context: ConnectionContext, is_mqtt: bool, headers: Mapping[str, str], content_type: str, body: bytes
 ) -> UserEvent:
     """A user event: the body typed by its content type, plus metadata / MQTT properties.
 
     Every field is the core's own (the decoded body, a ``DataType``, header text checked by
-    ``check_text``), so the event is built without a second validation (``_from_checked``).
+    ``check_text``), so the event is built without a second validation (``build_checked``).
     """
     data_type = DATA_TYPES.get(content_type)
     if data_type is None:
@@ -205,7 +206,6 @@ def _user_event(
     else:
         data = body
     fields_set = set(_USER_EVENT_SET)
-    is_mqtt = context.is_mqtt
     # Metadata headers (and MQTT property headers, which only MQTT events have) are rare:
     # one search over the joined names (a C call) decides whether the per-header loop runs.
     names = "\n".join(headers)
@@ -218,11 +218,11 @@ def _user_event(
     values = {"context": context, "data": data, "data_type": data_type, "metadata": metadata}
     if is_mqtt:
         values["user_properties"] = [
-            MqttUserProperty._from_checked(prop, set(_PROPERTY_SET)) for prop in properties
+            build_checked(MqttUserProperty, prop, set(_PROPERTY_SET)) for prop in properties
         ]
         fields_set.add("user_properties")
-        return MqttUserEvent._from_checked(values, fields_set)
-    return UserEvent._from_checked(values, fields_set)
+        return build_checked(MqttUserEvent, values, fields_set)
+    return build_checked(UserEvent, values, fields_set)
 
 
 _CONNECT_ERRORS = (ConnectErrorResponse, MqttConnectErrorResponse)
@@ -314,23 +314,37 @@ class UpstreamProtocol:
             route_type = self._route_types.get(expected_event) or self._add_route(expected_event)
             if event_type != route_type:
                 raise _route_mismatch(attributes, expected_event)
-        attributes["origin"] = self._authenticate(attributes["connection_id"], headers, fetch_keys)
+        # Authentication: the origin, then every configured mechanism must pass; nothing
+        # configured fails closed. (Written out here, not in a method: this runs per event.)
+        requested = headers.get(_ORIGIN)
+        if self._no_auth_configured:
+            attributes["origin"] = self._unauthenticated_origin(requested)
+        else:
+            # what the service sends, one allowed host as listed, is taken as is
+            origin = requested if requested in self._origins else self._allowed_origin(requested)
+            attributes["origin"] = origin
+            if self._verifier is not None:
+                self._verifier.verify(headers.get(_SIGNATURE), attributes["connection_id"])
+            if self.entra is not None:
+                self.entra.verify(headers.get(_AUTHORIZATION), may_fetch=fetch_keys)
         state = headers.get(_STATE)
         if state:  # no header: the model's default, an empty state (set, not sent)
             attributes["state"] = decode_state(state)
         # Every value is now what validating it would give (text from checked headers, the
         # state a decoded JSON object): the dict becomes the context without a second pass.
-        context = ConnectionContext._from_checked(
+        context = build_checked(
+            ConnectionContext,
             attributes,  # type: ignore[arg-type]
             set(_CONTEXT_SET_WITH_STATE if state else _CONTEXT_SET),
         )
         content_type = headers.get(_CONTENT_TYPE)
         # The spellings the service sends are looked up; any other is parsed.
         content_type = _MEDIA_TYPES.get(content_type) or media_type(content_type)
+        is_mqtt = h.is_mqtt(attributes)
         if event_type.startswith(h.TYPE_USER_PREFIX):
-            return _user_event(context, headers, content_type, body)
+            return _user_event(context, is_mqtt, headers, content_type, body)
         try:
-            return _system_event(context, content_type, body)
+            return _system_event(context, is_mqtt, content_type, body)
         except ValidationError as exc:
             raise InvalidBody(f"invalid {attributes['event_name']} body") from exc
 
@@ -339,23 +353,15 @@ class UpstreamProtocol:
         route_type = self._route_types[event_name] = routes.event_type(event_name)
         return route_type
 
-    def _authenticate(self, connection_id: str, headers: Mapping[str, str], fetch_keys: bool) -> str | None:
-        """Origin, then every configured mechanism must pass; nothing configured fails closed.
+    def _unauthenticated_origin(self, requested: str | None) -> str | None:
+        """No key and no Entra settings: fail closed, unless the development override is set.
 
-        Returns the allowed origin (the first requested one in development mode).
+        Returns the first requested origin in development mode.
         """
-        requested = headers.get(_ORIGIN)
-        if self._no_auth_configured:
-            if self.settings.allow_unauthenticated:  # explicit, logged development override
-                origins = h.parse_origins(requested)
-                return origins[0] if origins else None
-            raise NoKeyConfigured()
-        origin = self._allowed_origin(requested)
-        if self._verifier is not None:
-            self._verifier.verify(headers.get(_SIGNATURE), connection_id)
-        if self.entra is not None:
-            self.entra.verify(headers.get(_AUTHORIZATION), may_fetch=fetch_keys)
-        return origin
+        if self.settings.allow_unauthenticated:  # explicit, logged development override
+            origins = h.parse_origins(requested)
+            return origins[0] if origins else None
+        raise NoKeyConfigured()
 
     def _allowed_origin(self, requested: str | None) -> str:
         """The first requested host (``WebHook-Request-Origin``) on the allow-list, or 403."""
