@@ -13,7 +13,6 @@ from enum import StrEnum
 from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import SchemaValidator
 
 
 class DataType(StrEnum):
@@ -60,6 +59,29 @@ def build_checked(cls: type[_Model], values: dict[str, Any], fields_set: set[str
     return model
 
 
+# Each model's validator, once built: a dict lookup per request instead of a class
+# attribute read through pydantic's metaclass.
+_validators: dict[type[BaseModel], Any] = {}
+
+
+def validate_fields(cls: type[_Model], fields: dict[str, Any]) -> _Model:
+    """Validate already-decoded fields into ``cls``: the core's way to build a body's event.
+
+    Calls the model's pydantic-core validator directly; ``model_validate`` adds Python-level
+    steps that this per-request path does not need (``bench/handler.py``). The first call
+    for a model builds its validator (``defer_build``).
+
+    Raises:
+        ValidationError: the fields do not describe this model.
+    """
+    validator = _validators.get(cls)
+    if validator is None:
+        if not cls.__pydantic_complete__:  # deferred: build the validator now
+            cls.model_rebuild()
+        validator = _validators[cls] = cls.__pydantic_validator__
+    return validator.validate_python(fields)  # type: ignore[no-any-return]
+
+
 class _Frozen(BaseModel):
     # defer_build: a model's validator is built on its first use, not at import, so a cold
     # start pays only for the models its first request needs (see bench/coldstart.py).
@@ -67,18 +89,12 @@ class _Frozen(BaseModel):
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> Self:
-        """Validate already-decoded fields: the core's one way to build an event.
-
-        Calls the model's pydantic-core validator directly; ``model_validate`` adds
-        Python-level steps that this per-request path does not need (``bench/handler.py``).
+        """Validate already-decoded fields (``validate_fields``).
 
         Raises:
             ValidationError: the fields do not describe this model.
         """
-        validator = cls.__pydantic_validator__
-        if isinstance(validator, SchemaValidator):
-            return validator.validate_python(fields)  # type: ignore[no-any-return]
-        return cls.model_validate(fields)  # first use builds the validator (defer_build)
+        return validate_fields(cls, fields)
 
 
 class ConnectionContext(_Frozen):
@@ -158,25 +174,33 @@ class ConnectEvent(_Frozen):
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> Self:
-        """Validate a decoded body (plus ``context``).
-
-        The service's documented shape (``{name: [str, ...]}``, lists never null) is
-        validated in one pass inside pydantic-core. Anything else that is still
-        meaningful (a scalar claim, a null list, a null inside a list) is normalised
-        and validated again; only that rare path runs Python per field.
-
-        Raises:
-            ValidationError: the body does not describe a connect request.
-        """
-        try:
-            return super().from_fields(fields)
-        except ValidationError:
-            return super().from_fields(_tolerant_connect_fields(fields))
+        """Validate a decoded body (plus ``context``): ``validate_connect``."""
+        return validate_connect(cls, fields)
 
     def claim(self, name: str) -> str | None:
         """First value of a token claim, if any."""
         values = self.claims.get(name)
         return values[0] if values else None
+
+
+_Connect = TypeVar("_Connect", bound=ConnectEvent)
+
+
+def validate_connect(cls: type[_Connect], fields: dict[str, Any]) -> _Connect:
+    """Validate a decoded connect body (plus ``context``) into ``cls``.
+
+    The service's documented shape (``{name: [str, ...]}``, lists never null) is
+    validated in one pass inside pydantic-core. Anything else that is still
+    meaningful (a scalar claim, a null list, a null inside a list) is normalised
+    and validated again; only that rare path runs Python per field.
+
+    Raises:
+        ValidationError: the body does not describe a connect request.
+    """
+    try:
+        return validate_fields(cls, fields)
+    except ValidationError:
+        return validate_fields(cls, _tolerant_connect_fields(fields))
 
 
 class MqttConnectEvent(ConnectEvent):

@@ -79,15 +79,13 @@ _AS_MIMETYPE: dict[str, tuple[str, str | None]] = {
 
 
 def to_http_response(raw: RawResponse) -> func.HttpResponse:
-    headers = raw.headers
+    status, headers, body = raw
     if headers and len(headers) == 1:
         as_mimetype = _AS_MIMETYPE.get(headers.get(CONTENT_TYPE, ""))
         if as_mimetype is not None:
             mimetype, charset = as_mimetype
-            return func.HttpResponse(
-                raw.body or None, status_code=raw.status, mimetype=mimetype, charset=charset
-            )
-    return func.HttpResponse(raw.body or None, status_code=raw.status, headers=headers or None)
+            return func.HttpResponse(body or None, status_code=status, mimetype=mimetype, charset=charset)
+    return func.HttpResponse(body or None, status_code=status, headers=headers or None)
 
 
 def _log_field(headers: Mapping[str, str], name: str) -> str:

@@ -13,6 +13,7 @@ it into bytes with ``to_raw``. Wire rules follow protocol reference sections 5 a
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
@@ -95,23 +96,30 @@ def _state_headers(state: Mapping[str, Any] | None) -> dict[str, str]:
     return {} if state is None else {CE_CONNECTION_STATE: encode_state(state)}
 
 
+# A model's field values, read from its ``__dict__`` (where pydantic keeps them) in one
+# lookup: each attribute read on a pydantic model goes through its ``__getattr__`` hook.
+_fields_of = operator.attrgetter("__dict__")
+
+
 def connect_to_raw(response: ConnectResponse | None, offered: list[str]) -> RawResponse:
     if response is None:
         return RawResponse(204)
-    if response.subprotocol is not None and response.subprotocol not in offered:
+    fields = _fields_of(response)
+    subprotocol = fields["subprotocol"]
+    if subprotocol is not None and subprotocol not in offered:
         raise HandlerError("connect handler chose a subprotocol the client did not offer")
     body: dict[str, Any] = {}
-    if response.user_id is not None:
-        body["userId"] = response.user_id
-    if response.groups is not None:
-        body["groups"] = response.groups
-    if response.roles is not None:
-        body["roles"] = response.roles
-    if response.subprotocol is not None:
-        body["subprotocol"] = response.subprotocol
-    if response.mqtt_user_properties is not None:
-        body["mqtt"] = {"userProperties": [p.model_dump() for p in response.mqtt_user_properties]}
-    headers = _state_headers(response.state)
+    if fields["user_id"] is not None:
+        body["userId"] = fields["user_id"]
+    if fields["groups"] is not None:
+        body["groups"] = fields["groups"]
+    if fields["roles"] is not None:
+        body["roles"] = fields["roles"]
+    if subprotocol is not None:
+        body["subprotocol"] = subprotocol
+    if fields["mqtt_user_properties"] is not None:
+        body["mqtt"] = {"userProperties": [p.model_dump() for p in fields["mqtt_user_properties"]]}
+    headers = _state_headers(fields["state"])
     if not body:
         return RawResponse(204, headers)
     headers[CONTENT_TYPE] = "application/json"
@@ -159,12 +167,14 @@ def _encode_data(data: Any, data_type: DataType) -> bytes:
 def event_to_raw(response: EventResponse | None) -> RawResponse:
     if response is None:
         return RawResponse(204)
-    headers = _state_headers(response.state)
-    if response.data is None:
+    fields = _fields_of(response)
+    headers = _state_headers(fields["state"])
+    data = fields["data"]
+    if data is None:
         return RawResponse(204, headers)
-    data_type = response.data_type or _infer_data_type(response.data)
+    data_type = fields["data_type"] or _infer_data_type(data)
     try:
-        body = _encode_data(response.data, data_type)
+        body = _encode_data(data, data_type)
     except (TypeError, ValueError) as exc:
         raise HandlerError("reply data is not JSON-serialisable") from exc
     headers[CONTENT_TYPE] = CONTENT_TYPES[data_type]

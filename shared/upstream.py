@@ -53,6 +53,8 @@ from .events import (
     MqttUserProperty,
     UserEvent,
     build_checked,
+    validate_connect,
+    validate_fields,
 )
 from .responses import (
     ConnectErrorResponse,
@@ -160,16 +162,16 @@ def _system_event(context: ConnectionContext, is_mqtt: bool, content_type: str, 
     fields["context"] = context
     if event_type == "azure.webpubsub.sys.connect":
         if "mqtt" in fields or is_mqtt:
-            return MqttConnectEvent.from_fields(fields)
-        return ConnectEvent.from_fields(fields)
+            return validate_connect(MqttConnectEvent, fields)
+        return validate_connect(ConnectEvent, fields)
     if event_type == "azure.webpubsub.sys.disconnected":
         if fields.get("mqtt") is not None:
-            return MqttDisconnectedEvent.from_fields(fields)
-        return DisconnectedEvent.from_fields(fields)
+            return validate_fields(MqttDisconnectedEvent, fields)
+        return validate_fields(DisconnectedEvent, fields)
     if event_type == "azure.webpubsub.gp.joined":
-        return GroupJoinedEvent.from_fields(fields)
+        return validate_fields(GroupJoinedEvent, fields)
     if event_type == "azure.webpubsub.gp.left":
-        return GroupLeftEvent.from_fields(fields)
+        return validate_fields(GroupLeftEvent, fields)
     raise InvalidHeader(h.CE_TYPE, "unknown event type")
 
 
