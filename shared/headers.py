@@ -130,10 +130,18 @@ def context_fields(headers: Mapping[str, str]) -> CloudEventAttributes:
             or not valid UTF-8.
     """
     get = headers.get
-    event_type = get(_TYPE)
-    hub = get(_HUB)
-    connection_id = get(_CONNECTION_ID)
-    event_name = get(_EVENT_NAME)
+    event_type: str | None
+    hub: str | None
+    connection_id: str | None
+    event_name: str | None
+    try:  # sent with every event: subscripts, cheaper than get() calls
+        event_type = headers[_TYPE]
+        hub = headers[_HUB]
+        connection_id = headers[_CONNECTION_ID]
+        event_name = headers[_EVENT_NAME]
+    except KeyError:  # one is missing: the checks below name the first
+        event_type, hub = get(_TYPE), get(_HUB)
+        connection_id, event_name = get(_CONNECTION_ID), get(_EVENT_NAME)
     if not event_type:
         raise MissingHeader(CE_TYPE)
     if not hub:
