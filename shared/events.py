@@ -7,8 +7,6 @@ Shapes follow protocol reference section 5 (connect, connected, disconnected,
 user events, MQTT variants, group presence).
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Any, Self, TypeVar
 

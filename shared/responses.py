@@ -11,8 +11,6 @@ it into bytes with ``to_raw``. Wire rules follow protocol reference sections 5 a
 * ``ce-connectionState`` set from ``state`` on blocking replies (``state={}`` clears it).
 """
 
-from __future__ import annotations
-
 import operator
 from collections.abc import Mapping
 from types import MappingProxyType
