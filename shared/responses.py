@@ -14,15 +14,16 @@ it into bytes with ``to_raw``. Wire rules follow protocol reference sections 5 a
 import operator
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from . import jsonwire
 from .errors import HandlerError
 from .events import CONTENT_TYPES, DataType, MqttUserProperty, _Frozen
 from .headers import CE_CONNECTION_STATE, CONTENT_TYPE
 from .state import encode_state
+
+if TYPE_CHECKING:
+    from .mqtt import MqttConnectErrorResponse
 
 ErrorStatus = Literal[400, 401, 403, 500]
 
@@ -64,15 +65,6 @@ class ConnectErrorResponse(_Frozen):
 
     status: ErrorStatus = 401
     detail: str = ""
-
-
-class MqttConnectErrorResponse(_Frozen):
-    """Reject an MQTT connection; ``code`` becomes the CONNACK return / reason code."""
-
-    status: ErrorStatus = 401
-    code: int = Field(ge=0, le=255)
-    reason: str | None = None
-    user_properties: list[MqttUserProperty] | None = None
 
 
 class EventResponse(_Frozen):
@@ -124,16 +116,25 @@ def connect_to_raw(response: ConnectResponse | None, offered: list[str]) -> RawR
     return RawResponse(200, headers, jsonwire.encode(body))
 
 
-def connect_error_to_raw(response: ConnectErrorResponse | MqttConnectErrorResponse) -> RawResponse:
-    if isinstance(response, MqttConnectErrorResponse):
-        mqtt: dict[str, Any] = {"code": response.code}
-        if response.reason is not None:
-            mqtt["reason"] = response.reason
-        if response.user_properties is not None:
-            mqtt["userProperties"] = [p.model_dump() for p in response.user_properties]
-        body = jsonwire.encode({"mqtt": mqtt})
-        return RawResponse(response.status, {CONTENT_TYPE: "application/json"}, body)
-    return text_response(response.status, response.detail)
+def connect_error_to_raw(response: "ConnectErrorResponse | MqttConnectErrorResponse") -> RawResponse:
+    if isinstance(response, ConnectErrorResponse):
+        return text_response(response.status, response.detail)
+    mqtt: dict[str, Any] = {"code": response.code}
+    if response.reason is not None:
+        mqtt["reason"] = response.reason
+    if response.user_properties is not None:
+        mqtt["userProperties"] = [p.model_dump() for p in response.user_properties]
+    body = jsonwire.encode({"mqtt": mqtt})
+    return RawResponse(response.status, {CONTENT_TYPE: "application/json"}, body)
+
+
+def is_connect_error(result: object) -> bool:
+    """A ``ConnectErrorResponse`` or ``MqttConnectErrorResponse`` (loaded only if needed)."""
+    if isinstance(result, ConnectErrorResponse):
+        return True
+    from .mqtt import MqttConnectErrorResponse
+
+    return isinstance(result, MqttConnectErrorResponse)
 
 
 # A tuple, not ``bytes | bytearray | memoryview``: isinstance with a union is twice as slow.
@@ -177,3 +178,11 @@ def event_to_raw(response: EventResponse | None) -> RawResponse:
         raise HandlerError("reply data is not JSON-serialisable") from exc
     headers[CONTENT_TYPE] = CONTENT_TYPES[data_type]
     return RawResponse(200, headers, body)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MqttConnectErrorResponse":  # in ``mqtt.py``, imported on first use
+        from .mqtt import MqttConnectErrorResponse
+
+        return MqttConnectErrorResponse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

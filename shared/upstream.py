@@ -18,7 +18,7 @@ Errors are ``WebPubSubError`` subclasses carrying their HTTP status (see ``error
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 from pydantic import ValidationError
 
@@ -47,9 +47,6 @@ from .events import (
     Event,
     GroupJoinedEvent,
     GroupLeftEvent,
-    MqttConnectEvent,
-    MqttDisconnectedEvent,
-    MqttUserEvent,
     MqttUserProperty,
     UserEvent,
     build_checked,
@@ -62,12 +59,12 @@ from .responses import (
     ConnectResponse,
     EventErrorResponse,
     EventResponse,
-    MqttConnectErrorResponse,
     RawRequest,
     RawResponse,
     connect_error_to_raw,
     connect_to_raw,
     event_to_raw,
+    is_connect_error,
     text_response,
 )
 from .settings import UpstreamSettings
@@ -76,19 +73,20 @@ from .verify import SignatureVerifier, check_origin
 
 if TYPE_CHECKING:
     from .entra import EntraTokenValidator
+    from .mqtt import MqttConnectErrorResponse
 
 MAX_BODY_BYTES = 1024 * 1024  # the service's own message limit (1 MB)
 METADATA_PREFIX = "x-webpubsub-metadata-"
 MQTT_PROPERTY_PREFIX = "mqtt-"
 
-HandlerResult = (
-    ConnectResponse
-    | ConnectErrorResponse
-    | MqttConnectErrorResponse
-    | EventResponse
-    | EventErrorResponse
-    | None
-)
+HandlerResult = Union[  # noqa: UP007 - a string forward reference cannot take part in "|"
+    ConnectResponse,
+    ConnectErrorResponse,
+    "MqttConnectErrorResponse",  # in mqtt.py, imported on first use
+    EventResponse,
+    EventErrorResponse,
+    None,
+]
 
 
 # Lower-case header names (the adapter hands over lower-cased headers).
@@ -163,10 +161,14 @@ def _system_event(context: ConnectionContext, is_mqtt: bool, content_type: str, 
     fields["context"] = context
     if event_type == "azure.webpubsub.sys.connect":
         if "mqtt" in fields or is_mqtt:
+            from .mqtt import MqttConnectEvent  # MQTT models: loaded on the first MQTT event
+
             return validate_connect(MqttConnectEvent, fields)
         return validate_connect(ConnectEvent, fields)
     if event_type == "azure.webpubsub.sys.disconnected":
         if fields.get("mqtt") is not None:
+            from .mqtt import MqttDisconnectedEvent
+
             return validate_fields(MqttDisconnectedEvent, fields)
         return validate_fields(DisconnectedEvent, fields)
     if event_type == "azure.webpubsub.gp.joined":
@@ -220,6 +222,8 @@ def _user_event(
         metadata, properties = {}, []
     values = {"context": context, "data": data, "data_type": data_type, "metadata": metadata}
     if is_mqtt:
+        from .mqtt import MqttUserEvent
+
         values["user_properties"] = [
             build_checked(MqttUserProperty, prop, set(_PROPERTY_SET)) for prop in properties
         ]
@@ -228,12 +232,9 @@ def _user_event(
     return build_checked(UserEvent, values, fields_set)
 
 
-_CONNECT_ERRORS = (ConnectErrorResponse, MqttConnectErrorResponse)
-
-
 def _misfit(event: Event, result: object) -> str:
     """Why a handler's result does not fit its event (logged, never sent)."""
-    if isinstance(result, _CONNECT_ERRORS):
+    if is_connect_error(result):
         return "connect error returned for a non-connect event"
     if isinstance(event, ConnectEvent):
         return "connect handler must return ConnectResponse or an error"
@@ -400,8 +401,8 @@ class UpstreamProtocol:
         elif isinstance(event, ConnectEvent):
             if isinstance(result, ConnectResponse):
                 return connect_to_raw(result, event.subprotocols)
-            if isinstance(result, _CONNECT_ERRORS):
-                return connect_error_to_raw(result)
+            if is_connect_error(result):
+                return connect_error_to_raw(result)  # type: ignore[arg-type]
         if isinstance(result, EventErrorResponse):
             return text_response(result.status, result.detail)
         raise HandlerError(_misfit(event, result))
