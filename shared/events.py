@@ -2,9 +2,11 @@
 
 Each upstream request becomes exactly one of the ``Event`` classes below; callers
 branch on the type. Models are frozen pydantic models, so an event that does not
-match the protocol cannot be built (bodies are validated once, from bytes).
+match the protocol cannot be built: bodies are validated once, from bytes
+(``validate_fields``), and what the core has already checked itself (header text, the
+decoded state and user-event data) is wrapped without a second pass (``build_checked``).
 Shapes follow protocol reference section 5 (connect, connected, disconnected,
-user events, MQTT variants, group presence).
+user events, group presence); the MQTT variants are in ``mqtt.py``, loaded on first use.
 """
 
 from enum import StrEnum
