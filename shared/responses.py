@@ -45,6 +45,11 @@ class RawResponse(NamedTuple):
     body: bytes = b""
 
 
+# tuple.__new__: what RawResponse(...) does, without the Python function namedtuple adds
+# (the two 200 replies below are built per event).
+_raw_response = tuple.__new__
+
+
 def text_response(status: int, text: str) -> RawResponse:
     return RawResponse(status, {CONTENT_TYPE: "text/plain; charset=utf-8"}, text.encode())
 
@@ -113,7 +118,7 @@ def connect_to_raw(response: ConnectResponse | None, offered: list[str]) -> RawR
     if not body:
         return RawResponse(204, headers)
     headers[CONTENT_TYPE] = "application/json"
-    return RawResponse(200, headers, jsonwire.encode(body))
+    return _raw_response(RawResponse, (200, headers, jsonwire.encode(body)))
 
 
 def connect_error_to_raw(response: "ConnectErrorResponse | MqttConnectErrorResponse") -> RawResponse:
@@ -177,7 +182,7 @@ def event_to_raw(response: EventResponse | None) -> RawResponse:
     except (TypeError, ValueError) as exc:
         raise HandlerError("reply data is not JSON-serialisable") from exc
     headers[CONTENT_TYPE] = CONTENT_TYPES[data_type]
-    return RawResponse(200, headers, body)
+    return _raw_response(RawResponse, (200, headers, body))
 
 
 def __getattr__(name: str) -> Any:

@@ -392,7 +392,8 @@ class UpstreamProtocol:
         # several times more.
         reply_type = type(result)
         if reply_type is ConnectResponse and isinstance(event, ConnectEvent):
-            return connect_to_raw(result, event.subprotocols)  # type: ignore[arg-type]
+            offered = event.__dict__["subprotocols"]  # one read, not one through pydantic's hook
+            return connect_to_raw(result, offered)  # type: ignore[arg-type]
         if reply_type is EventResponse and isinstance(event, UserEvent):
             return event_to_raw(result)  # type: ignore[arg-type]
         if isinstance(event, UserEvent):
