@@ -29,9 +29,9 @@ from shared.events import (
 from shared.responses import RawRequest
 from shared.settings import load_settings
 from shared.upstream import UpstreamProtocol
-from tests.upstream_requests import CONNECTION_STRING, ENDPOINT_HOST, event_headers
+from tests.upstream_requests import CONNECTION_STRING, ENDPOINT_HOST, HUB, event_headers
 
-CORE = UpstreamProtocol("chat", load_settings({"WebPubSubConnectionString": CONNECTION_STRING}))
+CORE = UpstreamProtocol(HUB, load_settings({"WebPubSubConnectionString": CONNECTION_STRING}))
 
 
 def receive(event: str, body: bytes, **options: Any) -> Any:
@@ -115,7 +115,7 @@ def test_state_metadata_and_subprotocol_equal_the_validated_ones() -> None:
         "ce-subprotocol": "json.webpubsub.azure.v1",
         "X-WebPubSub-Metadata-Trace": "t1",
     }
-    event, headers = receive("chat", b'"hi"', content_type="application/json", extra=extra)
+    event, headers = receive("shout", b'"hi"', content_type="application/json", extra=extra)
     expected = {
         "context": validated_context(headers),
         "data": "hi",
