@@ -32,7 +32,12 @@ BENCHMARKS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
         (),
         ("--events", "3000"),
     ),
-    ("coldstart", "import function_app vs its third-party dependencies", (), ("--rounds", "5")),
+    (
+        "coldstart",
+        "import function_app vs its third-party dependencies, then each event kind's first request",
+        (),
+        ("--rounds", "5", "--first-rounds", "2"),
+    ),
     (
         "emulator",
         "emulator fan-out and chat round trip vs a minimal aiohttp server",

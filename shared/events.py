@@ -2,18 +2,17 @@
 
 Each upstream request becomes exactly one of the ``Event`` classes below; callers
 branch on the type. Models are frozen pydantic models, so an event that does not
-match the protocol cannot be built (bodies are validated once, from bytes).
+match the protocol cannot be built: bodies are validated once, from bytes
+(``validate_fields``), and what the core has already checked itself (header text, the
+decoded state and user-event data) is wrapped without a second pass (``build_checked``).
 Shapes follow protocol reference section 5 (connect, connected, disconnected,
-user events, MQTT variants, group presence).
+user events, group presence); the MQTT variants are in ``mqtt.py``, loaded on first use.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import SchemaValidator
 
 
 class DataType(StrEnum):
@@ -34,6 +33,55 @@ CONTENT_TYPES: dict[DataType, str] = {
 DATA_TYPES: dict[str, DataType] = {mime: dt for dt, mime in CONTENT_TYPES.items()}
 
 
+_new_object = object.__new__
+_set_slot = object.__setattr__  # pydantic's own model_construct sets its slots this way
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def build_checked(cls: type[_Model], values: dict[str, Any], fields_set: set[str]) -> _Model:
+    """Wrap values the core produced and checked itself, without validating them again.
+
+    For the core's per-request path only: ``values`` holds every field of ``cls``, in field
+    order, each already what validation would make of it (``str`` header values, a decoded
+    state ``dict``, a ``DataType``, ...); ``fields_set`` names the fields the input set.
+    This is what ``model_construct`` ends with, without its per-field Python loop (which
+    costs more than validating), and it needs no validator, so a first request does not
+    build one. A function, not a classmethod: looking a classmethod up on a pydantic model
+    class goes through its metaclass's ``__getattr__`` hook on every call (bench/handler.py).
+    ``tests/unit/test_checked_events.py`` holds every event built this way equal, field for
+    field and set for set, to the validated one.
+    """
+    model = _new_object(cls)
+    _set_slot(model, "__dict__", values)
+    _set_slot(model, "__pydantic_fields_set__", fields_set)
+    _set_slot(model, "__pydantic_extra__", None)
+    _set_slot(model, "__pydantic_private__", None)
+    return model
+
+
+# Each model's validator, once built: a dict lookup per request instead of a class
+# attribute read through pydantic's metaclass.
+_validators: dict[type[BaseModel], Any] = {}
+
+
+def validate_fields(cls: type[_Model], fields: dict[str, Any]) -> _Model:
+    """Validate already-decoded fields into ``cls``: the core's way to build a body's event.
+
+    Calls the model's pydantic-core validator directly; ``model_validate`` adds Python-level
+    steps that this per-request path does not need (``bench/handler.py``). The first call
+    for a model builds its validator (``defer_build``).
+
+    Raises:
+        ValidationError: the fields do not describe this model.
+    """
+    validator = _validators.get(cls)
+    if validator is None:
+        if not cls.__pydantic_complete__:  # deferred: build the validator now
+            cls.model_rebuild()
+        validator = _validators[cls] = cls.__pydantic_validator__
+    return validator.validate_python(fields)  # type: ignore[no-any-return]
+
+
 class _Frozen(BaseModel):
     # defer_build: a model's validator is built on its first use, not at import, so a cold
     # start pays only for the models its first request needs (see bench/coldstart.py).
@@ -41,18 +89,12 @@ class _Frozen(BaseModel):
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> Self:
-        """Validate already-decoded fields: the core's one way to build an event.
-
-        Calls the model's pydantic-core validator directly; ``model_validate`` adds
-        Python-level steps that this per-request path does not need (``bench/handler.py``).
+        """Validate already-decoded fields (``validate_fields``).
 
         Raises:
             ValidationError: the fields do not describe this model.
         """
-        validator = cls.__pydantic_validator__
-        if isinstance(validator, SchemaValidator):
-            return validator.validate_python(fields)  # type: ignore[no-any-return]
-        return cls.model_validate(fields)  # first use builds the validator (defer_build)
+        return validate_fields(cls, fields)
 
 
 class ConnectionContext(_Frozen):
@@ -105,14 +147,6 @@ class MqttUserProperty(_Frozen):
     value: str
 
 
-class MqttConnectProperties(_Frozen):
-    protocol_version: int = Field(alias="protocolVersion")
-    clean_start: bool = Field(default=True, alias="cleanStart")
-    username: str | None = None
-    password: str | None = None  # base64, as sent by the service
-    user_properties: list[MqttUserProperty] | None = Field(default=None, alias="userProperties")
-
-
 class ConnectEvent(_Frozen):
     """A client is connecting (blocking): accept, reject, or set identity, groups, roles.
 
@@ -132,20 +166,8 @@ class ConnectEvent(_Frozen):
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> Self:
-        """Validate a decoded body (plus ``context``).
-
-        The service's documented shape (``{name: [str, ...]}``, lists never null) is
-        validated in one pass inside pydantic-core. Anything else that is still
-        meaningful (a scalar claim, a null list, a null inside a list) is normalised
-        and validated again; only that rare path runs Python per field.
-
-        Raises:
-            ValidationError: the body does not describe a connect request.
-        """
-        try:
-            return super().from_fields(fields)
-        except ValidationError:
-            return super().from_fields(_tolerant_connect_fields(fields))
+        """Validate a decoded body (plus ``context``): ``validate_connect``."""
+        return validate_connect(cls, fields)
 
     def claim(self, name: str) -> str | None:
         """First value of a token claim, if any."""
@@ -153,8 +175,24 @@ class ConnectEvent(_Frozen):
         return values[0] if values else None
 
 
-class MqttConnectEvent(ConnectEvent):
-    mqtt: MqttConnectProperties
+_Connect = TypeVar("_Connect", bound=ConnectEvent)
+
+
+def validate_connect(cls: type[_Connect], fields: dict[str, Any]) -> _Connect:
+    """Validate a decoded connect body (plus ``context``) into ``cls``.
+
+    The service's documented shape (``{name: [str, ...]}``, lists never null) is
+    validated in one pass inside pydantic-core. Anything else that is still
+    meaningful (a scalar claim, a null list, a null inside a list) is normalised
+    and validated again; only that rare path runs Python per field.
+
+    Raises:
+        ValidationError: the body does not describe a connect request.
+    """
+    try:
+        return validate_fields(cls, fields)
+    except ValidationError:
+        return validate_fields(cls, _tolerant_connect_fields(fields))
 
 
 class ConnectedEvent(_Frozen):
@@ -163,25 +201,11 @@ class ConnectedEvent(_Frozen):
     context: ConnectionContext
 
 
-class MqttDisconnectPacket(_Frozen):
-    code: int = 0
-    user_properties: list[MqttUserProperty] | None = Field(default=None, alias="userProperties")
-
-
-class MqttDisconnectedProperties(_Frozen):
-    initiated_by_client: bool = Field(default=False, alias="initiatedByClient")
-    disconnect_packet: MqttDisconnectPacket | None = Field(default=None, alias="disconnectPacket")
-
-
 class DisconnectedEvent(_Frozen):
     """The connection ended (non-blocking; sent once per accepted connection)."""
 
     context: ConnectionContext
     reason: str | None = None
-
-
-class MqttDisconnectedEvent(DisconnectedEvent):
-    mqtt: MqttDisconnectedProperties
 
 
 class UserEvent(_Frozen):
@@ -201,12 +225,6 @@ class UserEvent(_Frozen):
         return self.data if self.data_type is DataType.TEXT else None
 
 
-class MqttUserEvent(UserEvent):
-    """A PUBLISH to ``$webpubsub/server/events/<name>``; ``mqtt-*`` headers become properties."""
-
-    user_properties: list[MqttUserProperty] = Field(default_factory=list)
-
-
 class GroupJoinedEvent(_Frozen):
     """The connection joined a group (group presence, when enabled on the handler)."""
 
@@ -220,3 +238,25 @@ class GroupLeftEvent(_Frozen):
 
 
 Event = ConnectEvent | ConnectedEvent | DisconnectedEvent | UserEvent | GroupJoinedEvent | GroupLeftEvent
+
+
+# The MQTT variants live in ``mqtt.py``, imported on first use: an app without MQTT
+# clients never builds those models (about 1.5 ms of a cold start).
+_MQTT_NAMES = frozenset(
+    (
+        "MqttConnectProperties",
+        "MqttConnectEvent",
+        "MqttDisconnectPacket",
+        "MqttDisconnectedProperties",
+        "MqttDisconnectedEvent",
+        "MqttUserEvent",
+    )
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MQTT_NAMES:
+        from . import mqtt
+
+        return getattr(mqtt, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -53,13 +53,17 @@ H = TypeVar("H", bound=Handler)
 INTERNAL_ERROR = text_response(500, "internal error")
 
 
+_new_tuple = tuple.__new__
+
+
 def to_raw_request(req: func.HttpRequest) -> RawRequest:
     # azure.functions keeps request headers in a dict keyed by lower-case name; reading it
     # directly skips a per-header trip through the Mapping ABC (a hot path, see bench/).
     headers = getattr(req.headers, "__http_headers__", None)
     if not isinstance(headers, dict):
         headers = lower_keys(req.headers)
-    return RawRequest(req.method, headers, req.get_body() or b"")
+    # tuple.__new__: what RawRequest(...) does, without the Python function namedtuple adds
+    return _new_tuple(RawRequest, (req.method, headers, req.get_body() or b""))
 
 
 # Content-Type values that ``func.HttpResponse`` rebuilds exactly from ``mimetype`` and
@@ -75,15 +79,13 @@ _AS_MIMETYPE: dict[str, tuple[str, str | None]] = {
 
 
 def to_http_response(raw: RawResponse) -> func.HttpResponse:
-    headers = raw.headers
+    status, headers, body = raw
     if headers and len(headers) == 1:
         as_mimetype = _AS_MIMETYPE.get(headers.get(CONTENT_TYPE, ""))
         if as_mimetype is not None:
             mimetype, charset = as_mimetype
-            return func.HttpResponse(
-                raw.body or None, status_code=raw.status, mimetype=mimetype, charset=charset
-            )
-    return func.HttpResponse(raw.body or None, status_code=raw.status, headers=headers or None)
+            return func.HttpResponse(body or None, status_code=status, mimetype=mimetype, charset=charset)
+    return func.HttpResponse(body or None, status_code=status, headers=headers or None)
 
 
 def _log_field(headers: Mapping[str, str], name: str) -> str:
@@ -194,31 +196,39 @@ class WebPubSubHub:
         if event_name in self._events:
             raise ValueError(f"hub {self.name!r} already has a handler for {event_name!r}")
         self._events.add(event_name)
+        # The request steps are written out in each endpoint rather than behind helper calls:
+        # this is the per-event path, and each Python call on it costs (bench/handler.py).
         if inspect.iscoroutinefunction(handler):
 
             async def endpoint(req: func.HttpRequest) -> func.HttpResponse:
                 raw = to_raw_request(req)
                 await self._fetch_keys_if_due(raw)
-                event = self._receive(raw, event_name, False)  # keys are fetched above, off the loop
-                if isinstance(event, RawResponse):
-                    return to_http_response(event)
+                try:  # keys are fetched above, off the loop
+                    event = self.protocol.receive(raw, event_name, fetch_keys=False)
+                except Exception as error:  # noqa: BLE001 - refused (4xx) or a bug in the core (500)
+                    return self._refused(raw, error)
                 try:
                     result = await handler(event)
                 except Exception:  # noqa: BLE001 - the one broad catch: log, answer 500
                     return self._handler_failed(raw)
+                if result is None:  # what respond() answers to None for every event kind
+                    return func.HttpResponse(status_code=204)
                 return self._respond(raw, event, result)
 
         else:
 
             def endpoint(req: func.HttpRequest) -> func.HttpResponse:  # type: ignore[misc]
                 raw = to_raw_request(req)
-                event = self._receive(raw, event_name, True)
-                if isinstance(event, RawResponse):
-                    return to_http_response(event)
+                try:
+                    event = self.protocol.receive(raw, event_name, fetch_keys=True)
+                except Exception as error:  # noqa: BLE001 - refused (4xx) or a bug in the core (500)
+                    return self._refused(raw, error)
                 try:
                     result = handler(event)
                 except Exception:  # noqa: BLE001 - the one broad catch: log, answer 500
                     return self._handler_failed(raw)
+                if result is None:  # what respond() answers to None for every event kind
+                    return func.HttpResponse(status_code=204)
                 return self._respond(raw, event, result)  # type: ignore[arg-type]
 
         self._add_function(event_name, endpoint, ["POST"])
@@ -257,15 +267,15 @@ class WebPubSubHub:
         except Exception:  # noqa: BLE001 - the request then fails closed in _receive (no key: 401)
             self._log_failure("Web PubSub signing-key refresh failed", raw)
 
-    def _receive(self, raw: RawRequest, event_name: str, fetch_keys: bool) -> Event | RawResponse:
-        try:
-            return self.protocol.receive(raw, event_name, fetch_keys=fetch_keys)
-        except WebPubSubError as error:
+    def _refused(self, raw: RawRequest, error: Exception) -> func.HttpResponse:
+        """The reply when the core did not turn a request into an event."""
+        if isinstance(error, WebPubSubError):
             self._log_refusal(raw, error)
-            return UpstreamProtocol.error_response(error)
-        except Exception:  # noqa: BLE001 - a bug in the core must not escape as a bare 500
-            self._log_failure("Web PubSub request could not be decoded", raw)
-            return INTERNAL_ERROR
+            return to_http_response(UpstreamProtocol.error_response(error))
+        # A bug in the core must not escape as a bare 500. (Called inside the endpoint's
+        # ``except``, so the log line carries the traceback.)
+        self._log_failure("Web PubSub request could not be decoded", raw)
+        return to_http_response(INTERNAL_ERROR)
 
     def _respond(self, raw: RawRequest, event: Event, result: HandlerResult) -> func.HttpResponse:
         try:

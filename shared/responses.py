@@ -11,19 +11,19 @@ it into bytes with ``to_raw``. Wire rules follow protocol reference sections 5 a
 * ``ce-connectionState`` set from ``state`` on blocking replies (``state={}`` clears it).
 """
 
-from __future__ import annotations
-
+import operator
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from . import jsonwire
 from .errors import HandlerError
 from .events import CONTENT_TYPES, DataType, MqttUserProperty, _Frozen
 from .headers import CE_CONNECTION_STATE, CONTENT_TYPE
 from .state import encode_state
+
+if TYPE_CHECKING:
+    from .mqtt import MqttConnectErrorResponse
 
 ErrorStatus = Literal[400, 401, 403, 500]
 
@@ -43,6 +43,11 @@ class RawResponse(NamedTuple):
     status: int
     headers: Mapping[str, str] = _NO_HEADERS
     body: bytes = b""
+
+
+# tuple.__new__: what RawResponse(...) does, without the Python function namedtuple adds
+# (the two 200 replies below are built per event).
+_raw_response = tuple.__new__
 
 
 def text_response(status: int, text: str) -> RawResponse:
@@ -67,15 +72,6 @@ class ConnectErrorResponse(_Frozen):
     detail: str = ""
 
 
-class MqttConnectErrorResponse(_Frozen):
-    """Reject an MQTT connection; ``code`` becomes the CONNACK return / reason code."""
-
-    status: ErrorStatus = 401
-    code: int = Field(ge=0, le=255)
-    reason: str | None = None
-    user_properties: list[MqttUserProperty] | None = None
-
-
 class EventResponse(_Frozen):
     """Reply to a user event. ``data_type`` defaults from the value's Python type."""
 
@@ -95,39 +91,55 @@ def _state_headers(state: Mapping[str, Any] | None) -> dict[str, str]:
     return {} if state is None else {CE_CONNECTION_STATE: encode_state(state)}
 
 
+# A model's field values, read from its ``__dict__`` (where pydantic keeps them) in one
+# lookup: each attribute read on a pydantic model goes through its ``__getattr__`` hook.
+_fields_of = operator.attrgetter("__dict__")
+
+
 def connect_to_raw(response: ConnectResponse | None, offered: list[str]) -> RawResponse:
     if response is None:
         return RawResponse(204)
-    if response.subprotocol is not None and response.subprotocol not in offered:
+    fields = _fields_of(response)
+    subprotocol = fields["subprotocol"]
+    if subprotocol is not None and subprotocol not in offered:
         raise HandlerError("connect handler chose a subprotocol the client did not offer")
     body: dict[str, Any] = {}
-    if response.user_id is not None:
-        body["userId"] = response.user_id
-    if response.groups is not None:
-        body["groups"] = response.groups
-    if response.roles is not None:
-        body["roles"] = response.roles
-    if response.subprotocol is not None:
-        body["subprotocol"] = response.subprotocol
-    if response.mqtt_user_properties is not None:
-        body["mqtt"] = {"userProperties": [p.model_dump() for p in response.mqtt_user_properties]}
-    headers = _state_headers(response.state)
+    if fields["user_id"] is not None:
+        body["userId"] = fields["user_id"]
+    if fields["groups"] is not None:
+        body["groups"] = fields["groups"]
+    if fields["roles"] is not None:
+        body["roles"] = fields["roles"]
+    if subprotocol is not None:
+        body["subprotocol"] = subprotocol
+    if fields["mqtt_user_properties"] is not None:
+        body["mqtt"] = {"userProperties": [p.model_dump() for p in fields["mqtt_user_properties"]]}
+    headers = _state_headers(fields["state"])
     if not body:
         return RawResponse(204, headers)
     headers[CONTENT_TYPE] = "application/json"
-    return RawResponse(200, headers, jsonwire.encode(body))
+    return _raw_response(RawResponse, (200, headers, jsonwire.encode(body)))
 
 
-def connect_error_to_raw(response: ConnectErrorResponse | MqttConnectErrorResponse) -> RawResponse:
-    if isinstance(response, MqttConnectErrorResponse):
-        mqtt: dict[str, Any] = {"code": response.code}
-        if response.reason is not None:
-            mqtt["reason"] = response.reason
-        if response.user_properties is not None:
-            mqtt["userProperties"] = [p.model_dump() for p in response.user_properties]
-        body = jsonwire.encode({"mqtt": mqtt})
-        return RawResponse(response.status, {CONTENT_TYPE: "application/json"}, body)
-    return text_response(response.status, response.detail)
+def connect_error_to_raw(response: "ConnectErrorResponse | MqttConnectErrorResponse") -> RawResponse:
+    if isinstance(response, ConnectErrorResponse):
+        return text_response(response.status, response.detail)
+    mqtt: dict[str, Any] = {"code": response.code}
+    if response.reason is not None:
+        mqtt["reason"] = response.reason
+    if response.user_properties is not None:
+        mqtt["userProperties"] = [p.model_dump() for p in response.user_properties]
+    body = jsonwire.encode({"mqtt": mqtt})
+    return RawResponse(response.status, {CONTENT_TYPE: "application/json"}, body)
+
+
+def is_connect_error(result: object) -> bool:
+    """A ``ConnectErrorResponse`` or ``MqttConnectErrorResponse`` (loaded only if needed)."""
+    if isinstance(result, ConnectErrorResponse):
+        return True
+    from .mqtt import MqttConnectErrorResponse
+
+    return isinstance(result, MqttConnectErrorResponse)
 
 
 # A tuple, not ``bytes | bytearray | memoryview``: isinstance with a union is twice as slow.
@@ -159,13 +171,23 @@ def _encode_data(data: Any, data_type: DataType) -> bytes:
 def event_to_raw(response: EventResponse | None) -> RawResponse:
     if response is None:
         return RawResponse(204)
-    headers = _state_headers(response.state)
-    if response.data is None:
+    fields = _fields_of(response)
+    headers = _state_headers(fields["state"])
+    data = fields["data"]
+    if data is None:
         return RawResponse(204, headers)
-    data_type = response.data_type or _infer_data_type(response.data)
+    data_type = fields["data_type"] or _infer_data_type(data)
     try:
-        body = _encode_data(response.data, data_type)
+        body = _encode_data(data, data_type)
     except (TypeError, ValueError) as exc:
         raise HandlerError("reply data is not JSON-serialisable") from exc
     headers[CONTENT_TYPE] = CONTENT_TYPES[data_type]
-    return RawResponse(200, headers, body)
+    return _raw_response(RawResponse, (200, headers, body))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MqttConnectErrorResponse":  # in ``mqtt.py``, imported on first use
+        from .mqtt import MqttConnectErrorResponse
+
+        return MqttConnectErrorResponse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

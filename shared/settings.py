@@ -18,8 +18,6 @@ Functions conventions (protocol reference 11; infra reference):
 ========================================  =====================================================
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import NamedTuple
 from urllib.parse import urlsplit

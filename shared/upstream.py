@@ -18,7 +18,7 @@ Errors are ``WebPubSubError`` subclasses carrying their HTTP status (see ``error
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 from pydantic import ValidationError
 
@@ -41,27 +41,30 @@ from .events import (
     DATA_TYPES,
     ConnectedEvent,
     ConnectEvent,
+    ConnectionContext,
     DataType,
     DisconnectedEvent,
     Event,
     GroupJoinedEvent,
     GroupLeftEvent,
-    MqttConnectEvent,
-    MqttDisconnectedEvent,
-    MqttUserEvent,
+    MqttUserProperty,
     UserEvent,
+    build_checked,
+    validate_connect,
+    validate_fields,
 )
+from .headers import context_fields
 from .responses import (
     ConnectErrorResponse,
     ConnectResponse,
     EventErrorResponse,
     EventResponse,
-    MqttConnectErrorResponse,
     RawRequest,
     RawResponse,
     connect_error_to_raw,
     connect_to_raw,
     event_to_raw,
+    is_connect_error,
     text_response,
 )
 from .settings import UpstreamSettings
@@ -70,19 +73,20 @@ from .verify import SignatureVerifier, check_origin
 
 if TYPE_CHECKING:
     from .entra import EntraTokenValidator
+    from .mqtt import MqttConnectErrorResponse
 
 MAX_BODY_BYTES = 1024 * 1024  # the service's own message limit (1 MB)
 METADATA_PREFIX = "x-webpubsub-metadata-"
 MQTT_PROPERTY_PREFIX = "mqtt-"
 
-HandlerResult = (
-    ConnectResponse
-    | ConnectErrorResponse
-    | MqttConnectErrorResponse
-    | EventResponse
-    | EventErrorResponse
-    | None
-)
+HandlerResult = Union[  # noqa: UP007 - a string forward reference cannot take part in "|"
+    ConnectResponse,
+    ConnectErrorResponse,
+    "MqttConnectErrorResponse",  # in mqtt.py, imported on first use
+    EventResponse,
+    EventErrorResponse,
+    None,
+]
 
 
 # Lower-case header names (the adapter hands over lower-cased headers).
@@ -117,6 +121,12 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+# Content-Type values the service sends (bare for user events, with a charset for system
+# events), mapped to their media types without a parse.
+_MEDIA_TYPES: dict[str | None, str] = {name: name for name in DATA_TYPES}
+_MEDIA_TYPES["application/json; charset=utf-8"] = "application/json"
+
+
 def _optional_headers(headers: Mapping[str, str]) -> tuple[dict[str, str], list[dict[str, str]]]:
     """``x-webpubsub-metadata-<key>`` -> metadata; ``mqtt-<name>`` -> MQTT user properties."""
     metadata: dict[str, str] = {}
@@ -129,27 +139,42 @@ def _optional_headers(headers: Mapping[str, str]) -> tuple[dict[str, str], list[
     return metadata, properties
 
 
-def _system_event(context: h.CloudEventAttributes, content_type: str, body: bytes) -> Event:
+# ``ConnectionContext`` fields every request sets (the ``ce-*`` attributes and the origin);
+# ``state`` is set too when the request carries ``ce-connectionState``.
+_CONTEXT_SET = frozenset(
+    ("hub", "connection_id", "event_name", "event_type", "event_id", "user_id", "subprotocol")
+    + ("origin", "physical_connection_id", "session_id")
+)
+_CONTEXT_SET_WITH_STATE = _CONTEXT_SET | {"state"}
+
+
+def _system_event(context: ConnectionContext, is_mqtt: bool, content_type: str, body: bytes) -> Event:
     """connect, connected, disconnected and group events: a JSON object body (or none)."""
     if content_type and content_type != "application/json":
         raise UnsupportedMediaType()
-    event_type = context["event_type"]
-    if event_type == "azure.webpubsub.sys.connected":
-        return ConnectedEvent.from_fields({"context": context})  # its body is always {}
+    event_type = context.event_type
+    if event_type == "azure.webpubsub.sys.connected":  # its body is always {}: nothing to validate
+        return build_checked(ConnectedEvent, {"context": context}, {"context"})
+    # A body comes from the client (claims, query, headers) or the service: validated, with
+    # the context passed as the model it already is (taken as is, not validated again).
     fields = _json_object(body)
     fields["context"] = context
     if event_type == "azure.webpubsub.sys.connect":
-        if "mqtt" in fields or h.is_mqtt(context):
-            return MqttConnectEvent.from_fields(fields)
-        return ConnectEvent.from_fields(fields)
+        if "mqtt" in fields or is_mqtt:
+            from .mqtt import MqttConnectEvent  # MQTT models: loaded on the first MQTT event
+
+            return validate_connect(MqttConnectEvent, fields)
+        return validate_connect(ConnectEvent, fields)
     if event_type == "azure.webpubsub.sys.disconnected":
         if fields.get("mqtt") is not None:
-            return MqttDisconnectedEvent.from_fields(fields)
-        return DisconnectedEvent.from_fields(fields)
+            from .mqtt import MqttDisconnectedEvent
+
+            return validate_fields(MqttDisconnectedEvent, fields)
+        return validate_fields(DisconnectedEvent, fields)
     if event_type == "azure.webpubsub.gp.joined":
-        return GroupJoinedEvent.from_fields(fields)
+        return validate_fields(GroupJoinedEvent, fields)
     if event_type == "azure.webpubsub.gp.left":
-        return GroupLeftEvent.from_fields(fields)
+        return validate_fields(GroupLeftEvent, fields)
     raise InvalidHeader(h.CE_TYPE, "unknown event type")
 
 
@@ -157,10 +182,18 @@ def _system_event(context: h.CloudEventAttributes, content_type: str, body: byte
 _TEXT, _JSON = DataType.TEXT, DataType.JSON
 
 
+_USER_EVENT_SET = frozenset(("context", "data", "data_type"))
+_PROPERTY_SET = frozenset(("name", "value"))
+
+
 def _user_event(
-    context: h.CloudEventAttributes, headers: Mapping[str, str], content_type: str, body: bytes
+    context: ConnectionContext, is_mqtt: bool, headers: Mapping[str, str], content_type: str, body: bytes
 ) -> UserEvent:
-    """A user event: the body typed by its content type, plus metadata / MQTT properties."""
+    """A user event: the body typed by its content type, plus metadata / MQTT properties.
+
+    Every field is the core's own (the decoded body, a ``DataType``, header text checked by
+    ``check_text``), so the event is built without a second validation (``build_checked``).
+    """
     data_type = DATA_TYPES.get(content_type)
     if data_type is None:
         raise UnsupportedMediaType()
@@ -177,29 +210,31 @@ def _user_event(
             raise InvalidBody("body is not valid JSON") from exc
     else:
         data = body
-    fields: dict[str, Any] = {"context": context, "data": data, "data_type": data_type}
-    is_mqtt = h.is_mqtt(context)
+    fields_set = set(_USER_EVENT_SET)
     # Metadata headers (and MQTT property headers, which only MQTT events have) are rare:
     # one search over the joined names (a C call) decides whether the per-header loop runs.
     names = "\n".join(headers)
     if METADATA_PREFIX in names or (is_mqtt and MQTT_PROPERTY_PREFIX in names):
         metadata, properties = _optional_headers(headers)
         if metadata:
-            fields["metadata"] = metadata
+            fields_set.add("metadata")
     else:
-        properties = []
+        metadata, properties = {}, []
+    values = {"context": context, "data": data, "data_type": data_type, "metadata": metadata}
     if is_mqtt:
-        fields["user_properties"] = properties
-        return MqttUserEvent.from_fields(fields)
-    return UserEvent.from_fields(fields)
+        from .mqtt import MqttUserEvent
 
-
-_CONNECT_ERRORS = (ConnectErrorResponse, MqttConnectErrorResponse)
+        values["user_properties"] = [
+            build_checked(MqttUserProperty, prop, set(_PROPERTY_SET)) for prop in properties
+        ]
+        fields_set.add("user_properties")
+        return build_checked(MqttUserEvent, values, fields_set)
+    return build_checked(UserEvent, values, fields_set)
 
 
 def _misfit(event: Event, result: object) -> str:
     """Why a handler's result does not fit its event (logged, never sent)."""
-    if isinstance(result, _CONNECT_ERRORS):
+    if is_connect_error(result):
         return "connect error returned for a non-connect event"
     if isinstance(event, ConnectEvent):
         return "connect handler must return ConnectResponse or an error"
@@ -274,53 +309,67 @@ class UpstreamProtocol:
             raise MethodNotAllowed()
         if len(body) > MAX_BODY_BYTES:
             raise PayloadTooLarge()
-        context = h.parse_cloud_event_headers(headers)
-        hub = context["hub"]
+        attributes = context_fields(headers)
+        hub = attributes["hub"]
         if hub != self.hub and hub.lower() != self._hub_lower:
             raise UnknownHub()
-        event_type = context["event_type"]
+        event_type = attributes["event_type"]
         if expected_event is not None:
             route_type = self._route_types.get(expected_event) or self._add_route(expected_event)
             if event_type != route_type:
-                raise _route_mismatch(context, expected_event)
-        context["origin"] = self._authenticate(context["connection_id"], headers, fetch_keys)
+                raise _route_mismatch(attributes, expected_event)
+        # Authentication: the origin, then every configured mechanism must pass; nothing
+        # configured fails closed. (Written out here, not in a method: this runs per event.)
+        requested = headers.get(_ORIGIN)
+        if self._no_auth_configured:
+            attributes["origin"] = self._unauthenticated_origin(requested)
+        else:
+            # what the service sends, one allowed host as listed, is taken as is
+            origin = requested if requested in self._origins else self._allowed_origin(requested)
+            attributes["origin"] = origin
+            if self._verifier is not None:
+                self._verifier.verify(headers.get(_SIGNATURE), attributes["connection_id"])
+            if self.entra is not None:
+                self.entra.verify(headers.get(_AUTHORIZATION), may_fetch=fetch_keys)
         state = headers.get(_STATE)
-        if state:  # no header: the model's default, an empty state
-            context["state"] = decode_state(state)
-        # ``context`` is now the event's ConnectionContext as a plain dict, validated once
-        # together with the body into the event model.
+        if state:  # no header: the model's default, an empty state (set, not sent)
+            attributes["state"] = decode_state(state)
+        # Every value is now what validating it would give (text from checked headers, the
+        # state a decoded JSON object): the dict becomes the context without a second pass.
+        context = build_checked(
+            ConnectionContext,
+            attributes,  # type: ignore[arg-type]
+            set(_CONTEXT_SET_WITH_STATE if state else _CONTEXT_SET),
+        )
         content_type = headers.get(_CONTENT_TYPE)
-        if content_type not in DATA_TYPES:  # the service sends bare media types: skip the parse
-            content_type = media_type(content_type)
+        # The spellings the service sends are looked up; any other is parsed.
+        content_type = _MEDIA_TYPES.get(content_type) or media_type(content_type)
+        # h.is_mqtt, written out (a call less per event)
+        is_mqtt = (
+            attributes["physical_connection_id"] is not None
+            or attributes["subprotocol"] == h.MQTT_SUBPROTOCOL
+        )
+        if event_type.startswith(h.TYPE_USER_PREFIX):
+            return _user_event(context, is_mqtt, headers, content_type, body)
         try:
-            if event_type.startswith(h.TYPE_USER_PREFIX):
-                return _user_event(context, headers, content_type, body)
-            return _system_event(context, content_type, body)
+            return _system_event(context, is_mqtt, content_type, body)
         except ValidationError as exc:
-            raise InvalidBody(f"invalid {context['event_name']} body") from exc
+            raise InvalidBody(f"invalid {attributes['event_name']} body") from exc
 
     def _add_route(self, event_name: str) -> str:
         """The ``ce-type`` a route serves, computed once per route (a dict lookup after)."""
         route_type = self._route_types[event_name] = routes.event_type(event_name)
         return route_type
 
-    def _authenticate(self, connection_id: str, headers: Mapping[str, str], fetch_keys: bool) -> str | None:
-        """Origin, then every configured mechanism must pass; nothing configured fails closed.
+    def _unauthenticated_origin(self, requested: str | None) -> str | None:
+        """No key and no Entra settings: fail closed, unless the development override is set.
 
-        Returns the allowed origin (the first requested one in development mode).
+        Returns the first requested origin in development mode.
         """
-        requested = headers.get(_ORIGIN)
-        if self._no_auth_configured:
-            if self.settings.allow_unauthenticated:  # explicit, logged development override
-                origins = h.parse_origins(requested)
-                return origins[0] if origins else None
-            raise NoKeyConfigured()
-        origin = self._allowed_origin(requested)
-        if self._verifier is not None:
-            self._verifier.verify(headers.get(_SIGNATURE), connection_id)
-        if self.entra is not None:
-            self.entra.verify(headers.get(_AUTHORIZATION), may_fetch=fetch_keys)
-        return origin
+        if self.settings.allow_unauthenticated:  # explicit, logged development override
+            origins = h.parse_origins(requested)
+            return origins[0] if origins else None
+        raise NoKeyConfigured()
 
     def _allowed_origin(self, requested: str | None) -> str:
         """The first requested host (``WebHook-Request-Origin``) on the allow-list, or 403."""
@@ -338,16 +387,23 @@ class UpstreamProtocol:
         """
         if result is None:  # the usual reply, for every event kind: 204, nothing changes
             return _NO_CONTENT
-        # The usual replies first, each found by isinstance checks that succeed: a failing
-        # isinstance on a pydantic class goes through ABCMeta and costs several times more.
+        # The usual replies first, found by exact type and then isinstance checks that
+        # succeed: a failing isinstance on a pydantic class goes through ABCMeta and costs
+        # several times more.
+        reply_type = type(result)
+        if reply_type is ConnectResponse and isinstance(event, ConnectEvent):
+            offered = event.__dict__["subprotocols"]  # one read, not one through pydantic's hook
+            return connect_to_raw(result, offered)  # type: ignore[arg-type]
+        if reply_type is EventResponse and isinstance(event, UserEvent):
+            return event_to_raw(result)  # type: ignore[arg-type]
         if isinstance(event, UserEvent):
             if isinstance(result, EventResponse):
                 return event_to_raw(result)
         elif isinstance(event, ConnectEvent):
             if isinstance(result, ConnectResponse):
                 return connect_to_raw(result, event.subprotocols)
-            if isinstance(result, _CONNECT_ERRORS):
-                return connect_error_to_raw(result)
+            if is_connect_error(result):
+                return connect_error_to_raw(result)  # type: ignore[arg-type]
         if isinstance(result, EventErrorResponse):
             return text_response(result.status, result.detail)
         raise HandlerError(_misfit(event, result))

@@ -123,3 +123,34 @@ def test_a_key_is_hashed_only_when_the_keys_before_it_did_not_match() -> None:
     with pytest.raises(InvalidSignature):
         verifier.verify(signature("c1", OTHER_KEY), "c1")
     assert verifier._expected.cache_info().misses == 2  # both entries remembered
+
+
+def test_a_header_that_passed_passes_again_without_hashing_or_looking_up_entries() -> None:
+    verifier = SignatureVerifier([PRIMARY_KEY, SECONDARY_KEY])
+    header = signature("c1", PRIMARY_KEY, SECONDARY_KEY)
+    verifier.verify(header, "c1")
+    before = verifier._expected.cache_info()
+    verifier.verify(header, "c1")
+    assert verifier._expected.cache_info() == before
+
+
+def test_a_remembered_header_is_a_shortcut_for_that_exact_header_and_connection_only() -> None:
+    verifier = SignatureVerifier([PRIMARY_KEY])
+    header = signature("c1", PRIMARY_KEY)
+    verifier.verify(header, "c1")  # now remembered for c1
+    flipped = header[:-1] + ("1" if header.endswith("0") else "0")
+    for forged in (flipped, header + "0", header[:-1], header + "\u00e9", "sha256=" + "0" * 64):
+        with pytest.raises(InvalidSignature):
+            verifier.verify(forged, "c1")
+    with pytest.raises(InvalidSignature):
+        verifier.verify(header, "c2")
+    verifier.verify(header.upper().replace("SHA256=", "sha256="), "c1")  # passes by the full check
+    verifier.verify(header, "c1")
+
+
+def test_remembered_headers_are_bounded() -> None:
+    verifier = SignatureVerifier([PRIMARY_KEY])
+    for n in range(EXPECTED_CACHE_SIZE + 10):
+        verifier.verify(signature(f"c{n}", PRIMARY_KEY), f"c{n}")
+        assert len(verifier._accepted) <= EXPECTED_CACHE_SIZE
+    verifier.verify(signature("c0", PRIMARY_KEY), "c0")  # forgotten, checked in full: still passes
