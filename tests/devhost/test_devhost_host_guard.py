@@ -24,7 +24,7 @@ import pytest
 
 from devhost.emulator.config import DEFAULT_ACCESS_KEY
 from devhost.functions import RunningHost, create_app, running_host
-from tests.upstream_requests import event_headers
+from tests.upstream_requests import HUB, event_headers
 
 APPS = Path(__file__).parent / "apps"
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ from shared import UserEvent, WebPubSubHub
 from shared.negotiate import negotiate_response
 
 calls = []
-hub = WebPubSubHub("chat")
+hub = WebPubSubHub("demo")
 
 
 @hub.on_event("message")
@@ -51,7 +51,7 @@ app.register_functions(hub.blueprint)
 
 @app.route(route="negotiate", methods=["GET"])
 async def negotiate(req: func.HttpRequest) -> func.HttpResponse:
-    return await negotiate_response(req, "chat", allow_guests=True)
+    return await negotiate_response(req, "demo", allow_guests=True)
 """
 REBOUND = ("rebound.example", "localhost.evil.example", "127.0.0.1.nip.io", "evil.example.")
 
@@ -83,7 +83,7 @@ async def test_a_signed_event_for_a_rebound_host_is_refused_before_the_function_
     hub_host: RunningHost, client: aiohttp.ClientSession
 ) -> None:
     calls = sys.modules["function_app"].calls
-    url = f"{hub_host.base_url}/api/chat/message"
+    url = f"{hub_host.base_url}/api/{HUB}/message"
     headers, body = forged_event()
     for name in REBOUND:
         async with client.post(url, data=body, headers={**headers, "Host": f"{name}:7071"}) as refused:
@@ -116,7 +116,7 @@ async def test_negotiate_gives_no_token_to_a_rebound_host_or_a_foreign_page(
     ):
         async with client.get(url, headers=headers) as served:
             assert served.status == 200, headers
-            assert (await served.json())["url"].startswith(f"ws://{EMULATOR}/client/hubs/chat?")
+            assert (await served.json())["url"].startswith(f"ws://{EMULATOR}/client/hubs/{HUB}?")
 
 
 @pytest.mark.parametrize(
