@@ -253,12 +253,16 @@ const connection = new Connection({
   },
   onRefused(error) {
     const body = error.body || {};
+    if (Array.isArray(body.rooms) && body.rooms.length) {
+      rooms.setPublic(body.rooms); // a refusal names the public rooms
+    }
     const fallback = defaultRoom();
     if (body.status === 403 && state.room && fallback && state.room !== fallback) {
       // Not (or no longer) a member of the room this tab wanted: the lobby instead of the join form.
-      const gone = label(state.room);
+      const known = rooms.get(state.room);
+      const gone = known && known.name !== known.id ? roomLabel(known) : "that room";
       rooms.remove(state.room);
-      moveTo(fallback, `You are not a member of ${gone} (any more).`);
+      moveTo(fallback, `You cannot open ${gone}: you are not a member.`);
       return;
     }
     leave(error.message, body);
@@ -269,7 +273,11 @@ const connection = new Connection({
 function reconnectTo(room) {
   requests.failAll("you switched rooms");
   state.historyBusy = 0;
-  connection.switchRoom(room);
+  if (connection.active) {
+    connection.switchRoom(room);
+  } else {
+    connection.start(room, state.name); // after a refusal, which stopped it
+  }
 }
 
 // ---- incoming data ------------------------------------------------------------------------
