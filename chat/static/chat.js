@@ -545,7 +545,7 @@ function onMembers(data) {
   if (room && me && typeof me.role === "string" && room.kind !== "public" && room.role !== me.role) {
     room.role = me.role;
   }
-  sidebar.showPeople(members, state.userId);
+  sidebar.showPeople(members, state.userId, { canMessage: currentRoom().kind !== "dm" });
   if (membersPanel.isOpen) {
     membersPanel.show(currentRoom(), members);
   }

@@ -120,6 +120,8 @@ export class MembersPanel {
       who.append(el("span", "visually-hidden", member.connected ? ", in the room now" : ", away"));
     }
     item.append(who);
+    const controls = el("span", "member-controls");
+    item.append(controls);
     const name = member.name;
     if (this.room.kind === "private" && myRole === "owner" && !self) {
       const select = el("select", "role-select");
@@ -131,9 +133,9 @@ export class MembersPanel {
         select.append(option);
       }
       select.value = member.role;
-      item.append(select);
+      controls.append(select);
     } else if (this.room.kind === "private") {
-      item.append(el("span", `role role-${member.role}`, member.role));
+      controls.append(el("span", `role role-${member.role}`, member.role));
     }
     const mayRemove = myRole === "owner" || (myRole === "moderator" && member.role === "member");
     if (this.room.kind === "private" && mayRemove && !self) {
@@ -141,7 +143,7 @@ export class MembersPanel {
       remove.type = "button";
       remove.dataset.remove = member.userId;
       remove.setAttribute("aria-label", `Remove ${name}`);
-      item.append(remove);
+      controls.append(remove);
     }
     return item;
   }

@@ -111,8 +111,9 @@ export class Sidebar {
   /**
    * [{userId, name, guest, role?, connected?}]: one entry per user, `selfId` first and marked
    * "you". Private rooms list every member (`connected`: in the room now) with their role.
+   * Others get a "Message" button unless `canMessage` is false (in a direct message).
    */
-  showPeople(members, selfId) {
+  showPeople(members, selfId, { canMessage = true } = {}) {
     const sorted = [...members].sort((a, b) =>
       a.userId === selfId ? -1 : b.userId === selfId ? 1 : String(a.name).localeCompare(String(b.name)),
     );
@@ -121,20 +122,26 @@ export class Sidebar {
       const away = member.connected === false;
       const item = el("li", `person${away ? " away" : ""}`);
       const name = member.name || member.userId;
-      item.append(el("span", "person-name", name));
+      const shown = el("span", "person-name", name);
+      shown.title = name;
+      item.append(shown);
+      const badges = el("span", "person-badges");
       if (member.userId === selfId) {
-        item.append(el("span", "badge", "you"));
+        badges.append(el("span", "badge", "you"));
       }
       if (member.guest) {
-        item.append(el("span", "badge guest", "guest"));
+        badges.append(el("span", "badge guest", "guest"));
       }
       if (member.role === "owner" || member.role === "moderator") {
-        item.append(el("span", "badge", member.role));
+        badges.append(el("span", "badge", member.role));
       }
       if (away) {
-        item.append(el("span", "visually-hidden", "(away)"));
+        badges.append(el("span", "visually-hidden", "(away)"));
       }
-      if (member.userId !== selfId) {
+      if (badges.firstChild) {
+        item.append(badges);
+      }
+      if (member.userId !== selfId && canMessage) {
         const message = el("button", "person-action", "Message");
         message.type = "button";
         message.setAttribute("aria-label", `Message ${name}`);

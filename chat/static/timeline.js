@@ -417,7 +417,7 @@ export class Timeline {
       name.setAttribute("aria-expanded", "false");
       meta.append(name);
     }
-    if (entry.guest) {
+    if (entry.guest && !entry.mine) {
       meta.append(" ", el("span", "badge guest", "guest"));
     }
     const when = el("time", "when", timeFormat.format(entry.date));
