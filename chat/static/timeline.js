@@ -367,14 +367,7 @@ export class Timeline {
         body.append(editedNode(entry.editedAt));
       }
       if (entry.id && !entry.sending && !entry.failed) {
-        const more = el("button", "more", "⋯");
-        more.type = "button";
-        more.dataset.action = "actions";
-        more.setAttribute("aria-haspopup", "menu");
-        more.setAttribute("aria-expanded", "false");
-        more.setAttribute("aria-label", "Message actions");
-        more.title = "React, edit or delete";
-        body.append(more);
+        body.append(MORE.cloneNode(true));
       }
     }
     item.append(body);
@@ -410,11 +403,8 @@ export class Timeline {
     if (entry.mine || !entry.from) {
       meta.append(el("span", "from", who));
     } else {
-      const name = el("button", "from", who);
-      name.type = "button";
-      name.dataset.action = "person";
-      name.setAttribute("aria-haspopup", "menu");
-      name.setAttribute("aria-expanded", "false");
+      const name = NAME.cloneNode(false);
+      name.textContent = who;
       meta.append(name);
     }
     if (entry.guest && !entry.mine) {
@@ -445,6 +435,25 @@ export class Timeline {
     }
     return item;
   }
+}
+
+// Built once and cloned for every message (cheaper than setting each attribute each time).
+const MORE = button("more", "⋯", "actions", {
+  "aria-haspopup": "menu",
+  "aria-expanded": "false",
+  "aria-label": "Message actions",
+  title: "React, edit or delete",
+});
+const NAME = button("from", "", "person", { "aria-haspopup": "menu", "aria-expanded": "false" });
+
+function button(className, text, action, attributes) {
+  const node = el("button", className, text);
+  node.type = "button";
+  node.dataset.action = action;
+  for (const [name, value] of Object.entries(attributes)) {
+    node.setAttribute(name, value);
+  }
+  return node;
 }
 
 function editedNode(editedAt) {
