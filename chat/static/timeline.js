@@ -293,8 +293,8 @@ export class Timeline {
   /** Rebuild one message's item in place; the focus stays on the same control. */
   refresh(entry) {
     const old = entry.node;
-    if (!old || !old.isConnected) {
-      return;
+    if (!old || !old.parentNode) {
+      return; // not shown (any more)
     }
     const index = this.entries.indexOf(entry);
     const previous = this.entries[index - 1];
