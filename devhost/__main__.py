@@ -101,6 +101,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--settings", type=Path, default=None, help="settings file (default <app-dir>/local.settings.json)"
     )
+    parser.add_argument(
+        "--upstream-path",
+        default=None,
+        metavar="TEMPLATE",
+        help="send hub events to this path on the Functions host instead of the app's routes, "
+        "e.g. /api/wrong/{hub}/{event}: a misconfigured hub, for testing (default: the app's routes)",
+    )
     add_concurrency_option(parser)
     parser.add_argument(
         "--rest-latency-ms",
@@ -129,6 +136,7 @@ async def serve(args: argparse.Namespace) -> int:
         storage=not args.no_storage,
         storage_port=args.storage_port,
         storage_dir=args.storage_dir.resolve() if args.storage_dir else None,
+        upstream_path=args.upstream_path,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -156,6 +164,10 @@ async def serve(args: argparse.Namespace) -> int:
     log_concurrency(stack.functions.runner.app[HOST_INFO].max_concurrent_requests)
     if config.rest_latency_ms:
         logger.info("Emulator REST calls take %g ms longer (an in-region round trip)", config.rest_latency_ms)
+    if config.upstream_path is not None:
+        logger.warning(
+            "--upstream-path is set: hub events go to %s, not to the app's routes", config.upstream_path
+        )
     if config.app_access_key:
         logger.warning(
             "%s is set: the app holds another key, so it refuses every event", APP_ACCESS_KEY_VARIABLE

@@ -77,6 +77,9 @@ class StackConfig:
     storage: bool = True  # run Azurite for the app's storage settings; False: as the settings say
     storage_port: int = DEFAULT_TABLE_PORT  # 0 picks a free port
     storage_dir: Path | None = None  # Azurite's data; default <app_dir>/.azurite
+    # Test hook: deliver events to this path template on the Functions host (e.g. a wrong
+    # path, to watch the service's abuse-protection check fail). None: the app's own routes.
+    upstream_path: str | None = None
 
     def __repr__(self) -> str:  # keys never reach logs
         return (
@@ -224,11 +227,10 @@ async def start_stack(config: StackConfig) -> RunningStack:
         raise
     info = app[HOST_INFO]
     route_prefix = info.route_prefix
-    upstream = "/".join(
-        part
-        for part in (f"http://{config.public_host}:{functions.port}", route_prefix, "{hub}/{event}")
-        if part
-    )
+    functions_base = f"http://{config.public_host}:{functions.port}"
+    upstream = "/".join(part for part in (functions_base, route_prefix, "{hub}/{event}") if part)
+    if config.upstream_path is not None:
+        upstream = functions_base + "/" + config.upstream_path.lstrip("/")
     hubs = _hubs_to_deliver(info.routes, config.hubs)
     for hub, events in hubs.items():
         system_events = frozenset(event for event in SYSTEM_EVENTS if event in events)

@@ -1,9 +1,14 @@
 // Azure Web PubSub upstream (event handler) on Azure Functions Flex Consumption, for `azd up`.
 //
+// What the app serves is declared once, in infra/main.parameters.json (`backend`): its hubs, the
+// tables it keeps data in and its own app settings. This file and its modules read only that
+// declaration; nothing here names a sample. tests/infra compares it with function_app.py's routes.
+//
 // Order of the pieces (no dependency cycle):
-//   identities -> storage, monitoring, Web PubSub -> Key Vault (secret from listKeys)
-//   -> function app (settings read the Web PubSub host and the secret URI)
-//   -> hub `chat` (its handler URL reads the app's default host name) -> role assignments.
+//   identities -> storage (declared tables), monitoring, Web PubSub -> Key Vault (secret from
+//   listKeys, and the app's role on it) -> function app (settings read the Web PubSub host and the
+//   secret URI) -> one hub per declared hub (handler URL reads the app's default host name)
+//   -> role assignments.
 // Optional sign-in: app registration (createSignInApp; its redirect URI reads the app's default
 // host name) -> App Service Authentication with its client id (or with authClientId).
 targetScope = 'subscription'
@@ -13,14 +18,39 @@ targetScope = 'subscription'
 @description('Name of the azd environment; used in resource names and the azd-env-name tag.')
 param environmentName string
 
+// Regions offering both Flex Consumption and Web PubSub; azd offers only these when it asks.
+// The list is the intersection of two published lists, kept with their sources (checked
+// 2026-12-04) in tests/infra/regions.json, which the offline checks compare it with:
+//  * Flex Consumption: Azure-Samples/functions-quickstart-python-http-azd, infra/main.bicep,
+//    @allowed of `location` (Microsoft's Python Flex Consumption quickstart);
+//  * Web PubSub: Azure/azure-webpubsub, sdk/webpubsub-socketio-extension/examples/
+//    chat-serverless-typescript/infra/main.bicep, @allowed of `location` (the Web PubSub team's
+//    Flex Consumption + Web PubSub sample).
+// Other regions may well work; add one here and to tests/infra/regions.json with its source
+// (docs/deploy.md, "Region").
 @minLength(1)
 @description('Region for all resources. It must offer Flex Consumption and Web PubSub.')
+@allowed([
+  'australiaeast'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'northeurope'
+  'southcentralus'
+  'southeastasia'
+  'swedencentral'
+  'uksouth'
+  'westus2'
+])
 @metadata({
   azd: {
     type: 'location'
   }
 })
 param location string
+
+@description('What the app serves (infra/main.parameters.json): hubs [{name, systemEvents, userEventPattern}], optional pageRoute, tables [{name, setting, nameSetting?}] and settings {name: value}. docs/deploy.md, "The backend declaration".')
+param backend object
 
 @description('Object id of the deploying principal; it gets Web PubSub Service Owner for local runs. Empty to skip.')
 param principalId string = ''
@@ -59,7 +89,7 @@ param webPubSubSku string = 'Free_F1'
 ])
 param pythonVersion string = '3.13'
 
-@description('Also deploy a second Web PubSub resource whose hub `chat` forwards to the awps-tunnel tool (local development).')
+@description('Also deploy a second Web PubSub resource whose hubs (the declared ones, same names) forward to the awps-tunnel tool (local development).')
 param devWebPubSubEnabled bool = false
 
 @description('Pricing tier of the local-development Web PubSub resource.')
@@ -72,14 +102,19 @@ param devWebPubSubSku string = 'Free_F1'
 @description('Optional Entra upstream auth: audience (app id URI or client id of an existing app registration) of the token Web PubSub sends. Empty: signature validation only.')
 param upstreamEntraAudience string = ''
 
-@description('Optional sign-in for the chat: client id of an existing Entra app registration for App Service Authentication. Empty: no sign-in, or the one createSignInApp creates.')
+@description('Optional sign-in: client id of an existing Entra app registration for App Service Authentication. Empty: no sign-in, or the one createSignInApp creates.')
 param authClientId string = ''
 
 @description('Create the Entra app registration for sign-in during deployment (Microsoft Graph Bicep extension) and configure App Service Authentication with it. The deploying identity must be allowed to create app registrations. Ignored when authClientId is set.')
 param createSignInApp bool = false
 
-@description('Guests may chat without signing in: the server assigns each browser a guest id (a signed cookie), the visitor picks only a display name. false requires sign-in (authClientId or createSignInApp).')
-param allowGuests bool = true
+@description('Part of the sign-in registration\'s uniqueName. A deleted registration keeps its uniqueName for 30 days: after `az ad app delete`, change this (e.g. 2) before the next `azd up` to create a new one.')
+@minLength(1)
+@maxLength(16)
+param signInAppRevision string = '1'
+
+@description('Easy Auth accepts only access tokens obtained by the sign-in app itself (defaultAuthorizationPolicy.allowedApplications = [client id]). Off by default: the ID-token sign-in used here carries no access token (docs/deploy.md, "Who counts as signed in").')
+param easyAuthRestrictToClient bool = false
 
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -88,9 +123,7 @@ var tags = {
 }
 var functionAppName = !empty(apiServiceName) ? apiServiceName : '${abbrs.webSitesFunctions}api-${resourceToken}'
 var deploymentStorageContainerName = 'app-package-${take(functionAppName, 32)}-${take(toLower(uniqueString(functionAppName, resourceToken)), 7)}'
-// The hub and route the function code serves: chat/blueprint routes `chat/{event}` below the
-// host.json routePrefix `api`. tests/infra checks these against host.json and function_app.py.
-var webPubSubHubName = 'chat'
+// host.json's routePrefix: every route of the app is below it. tests/infra checks both agree.
 var functionsRoutePrefix = 'api'
 var entraUpstreamEnabled = !empty(upstreamEntraAudience)
 // Sign-in: an existing app registration (authClientId) wins over creating one.
@@ -132,6 +165,7 @@ module storage './app/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentStorageContainerName
+    tables: backend.tables
   }
 }
 
@@ -189,9 +223,9 @@ module api './app/api.bicep' = {
     accessKeysSecretUri: keyVault.outputs.accessKeysSecretUri
     entraAudience: upstreamEntraAudience
     entraAllowedAppIds: entraUpstreamEnabled ? webPubSubIdentity.outputs.clientId : ''
-    allowGuests: allowGuests
     storageTableEndpoint: storage.outputs.tableEndpoint
-    chatTableName: storage.outputs.chatTableName
+    tables: backend.tables
+    backendSettings: backend.settings
   }
 }
 
@@ -200,8 +234,8 @@ module signInApp './app/signin-app.bicep' = if (signInAppEnabled) {
   name: 'signInApp'
   scope: rg
   params: {
-    uniqueName: 'chat-signin-${resourceToken}'
-    displayName: 'Web PubSub chat sign-in (${environmentName})'
+    uniqueName: 'signin-${resourceToken}-r${signInAppRevision}'
+    displayName: 'Web PubSub sign-in (${environmentName})'
     appHostName: api.outputs.defaultHostName
     environmentTag: 'azd-env-name:${environmentName}'
   }
@@ -213,29 +247,28 @@ module easyAuth './app/auth.bicep' = if (easyAuthEnabled) {
   params: {
     functionAppName: api.outputs.name
     clientId: signInAppEnabled ? signInApp.outputs.appId : authClientId
+    allowedApplications: easyAuthRestrictToClient ? [
+      signInAppEnabled ? signInApp.outputs.appId : authClientId
+    ] : []
   }
 }
 
-// Declared after the app: the handler URL needs the app's default host name.
-module chatHub './app/webpubsub-hub.bicep' = {
-  name: 'chatHub'
+// One hub per declared hub, declared after the app: the handler URL needs its default host name.
+module hubs './app/webpubsub-hub.bicep' = [for hub in backend.hubs: {
+  name: 'hub-${hub.name}'
   scope: rg
   params: {
     webPubSubName: webPubSub.outputs.name
-    hubName: webPubSubHubName
-    urlTemplate: 'https://${api.outputs.defaultHostName}/${functionsRoutePrefix}/${webPubSubHubName}/{event}'
-    systemEvents: [
-      'connect'
-      'connected'
-      'disconnected'
-    ]
-    userEventPattern: '*'
+    hubName: hub.name
+    urlTemplate: 'https://${api.outputs.defaultHostName}/${functionsRoutePrefix}/${hub.name}/{event}'
+    systemEvents: hub.systemEvents
+    userEventPattern: hub.userEventPattern
     authResource: upstreamEntraAudience
   }
-}
+}]
 
-// Optional second resource for local development: same hub name (the code checks ce-hub),
-// events go to whoever runs `awps-tunnel run --hub chat --upstream http://localhost:7071`.
+// Optional second resource for local development: the same hub names (the code checks ce-hub),
+// events go to whoever runs `awps-tunnel run --hub <hub> --upstream http://localhost:7071`.
 module devWebPubSub './app/webpubsub.bicep' = if (devWebPubSubEnabled) {
   name: 'devWebPubSub'
   scope: rg
@@ -247,21 +280,17 @@ module devWebPubSub './app/webpubsub.bicep' = if (devWebPubSubEnabled) {
   }
 }
 
-module devChatHub './app/webpubsub-hub.bicep' = if (devWebPubSubEnabled) {
-  name: 'devChatHub'
+module devHubs './app/webpubsub-hub.bicep' = [for hub in (devWebPubSubEnabled ? backend.hubs : []): {
+  name: 'devHub-${hub.name}'
   scope: rg
   params: {
     webPubSubName: devWebPubSubEnabled ? devWebPubSub.outputs.name : ''
-    hubName: webPubSubHubName
-    urlTemplate: 'tunnel:///${functionsRoutePrefix}/${webPubSubHubName}/{event}'
-    systemEvents: [
-      'connect'
-      'connected'
-      'disconnected'
-    ]
-    userEventPattern: '*'
+    hubName: hub.name
+    urlTemplate: 'tunnel:///${functionsRoutePrefix}/${hub.name}/{event}'
+    systemEvents: hub.systemEvents
+    userEventPattern: hub.userEventPattern
   }
-}
+}]
 
 module rbac './app/rbac.bicep' = {
   name: 'rbac'
@@ -271,7 +300,7 @@ module rbac './app/rbac.bicep' = {
     principalId: principalId
     principalType: principalType
     storageAccountName: storage.outputs.name
-    chatTableName: storage.outputs.chatTableName
+    tableNames: storage.outputs.tableNames
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     webPubSubName: webPubSub.outputs.name
     devWebPubSubName: devWebPubSubEnabled ? devWebPubSub.outputs.name : ''
@@ -286,11 +315,13 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_NAME string = api.outputs.name
 output SERVICE_API_NAME string = api.outputs.name
 output SERVICE_API_BASE_URL string = 'https://${api.outputs.defaultHostName}'
-output CHAT_PAGE_URL string = 'https://${api.outputs.defaultHostName}/${functionsRoutePrefix}/index'
+// The declaration's pageRoute (a page the app serves), or empty.
+output APP_PAGE_URL string = empty(backend.?pageRoute ?? '') ? '' : 'https://${api.outputs.defaultHostName}/${functionsRoutePrefix}/${backend.?pageRoute ?? ''}'
 output WEBPUBSUB_NAME string = webPubSub.outputs.name
 output WEBPUBSUB_HOST string = webPubSub.outputs.hostName
 output WEBPUBSUB_ENDPOINT string = webPubSub.outputs.endpoint
-output WEBPUBSUB_HUB string = webPubSubHubName
+// Comma-separated names of the declared hubs (the postdeploy hook checks each one).
+output WEBPUBSUB_HUBS string = join(map(backend.hubs, hub => hub.name), ',')
 output WEBPUBSUB_DEV_NAME string = devWebPubSubEnabled ? devWebPubSub.outputs.name : ''
 output WEBPUBSUB_DEV_ENDPOINT string = devWebPubSubEnabled ? devWebPubSub.outputs.endpoint : ''
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
@@ -298,5 +329,4 @@ output WEBPUBSUB_KEYS_SECRET_NAME string = keyVault.outputs.accessKeysSecretName
 output EASY_AUTH_ENABLED bool = easyAuthEnabled
 // Client id of the registration createSignInApp made (empty otherwise): `azd down` leaves it in Entra ID.
 output SIGNIN_APP_CLIENT_ID string = signInAppEnabled ? signInApp.outputs.appId : ''
-output GUESTS_ENABLED bool = allowGuests
 output UPSTREAM_ENTRA_ENABLED bool = entraUpstreamEnabled

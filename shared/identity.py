@@ -75,31 +75,66 @@ def is_guest(user_id: str | None) -> bool:
 
 
 # -- signed-in users -------------------------------------------------------------------------
-def _principal_claim(encoded: str | None, claim: str) -> str | None:
-    """A claim from ``X-MS-CLIENT-PRINCIPAL`` (base64 JSON ``{"claims": [{"typ", "val"}]}``)."""
-    if not encoded:
-        return None
+# Claims of an access token (a bearer token sent to the app), absent from the ID token behind a
+# browser sign-in session: the calling application, and the delegated scopes of a user's token.
+_CLIENT_APP_CLAIMS = ("azp", "appid")
+_SCOPE_CLAIM = "scp"
+ALLOWED_CLIENT_APPS_SETTING = "EasyAuthAllowedClientApps"
+
+
+def _principal_claims(encoded: str) -> dict[str, str] | None:
+    """``X-MS-CLIENT-PRINCIPAL`` (base64 JSON ``{"claims": [{"typ", "val"}]}``) as
+    ``{type: first value}``, or ``None`` if it is not that."""
     try:
-        principal = json.loads(base64.b64decode(encoded))
-        claims = principal.get("claims") or []
-        values = (c.get("val") for c in claims if c.get("typ") == claim)
-        return next((value for value in values if isinstance(value, str)), None)
+        principal = json.loads(base64.b64decode(encoded, validate=True))
+        claims: dict[str, str] = {}
+        for claim in principal["claims"]:
+            kind, value = claim["typ"], claim["val"]
+            if isinstance(kind, str) and isinstance(value, str):
+                claims.setdefault(kind, value)
+        return claims
     except (binascii.Error, ValueError, TypeError, AttributeError, KeyError):
         return None
 
 
+def allowed_client_apps() -> frozenset[str]:
+    """Client ids (``EasyAuthAllowedClientApps``, comma list) whose users' tokens also count."""
+    raw = os.environ.get(ALLOWED_CLIENT_APPS_SETTING, "")
+    return frozenset(part.strip().lower() for part in raw.split(",") if part.strip())
+
+
+def is_user_session(claims: Mapping[str, str]) -> bool:
+    """Whether the principal's claims are a person's sign-in, not another application.
+
+    Easy Auth also accepts bearer tokens issued for the app's client id, including app-only
+    tokens any service principal of the tenant can ask for. A browser sign-in (the ID token)
+    names no calling application; an access token does (``azp``/``appid``), and counts only
+    when it is a user's (``scp``, delegated) from a client listed in ``EasyAuthAllowedClientApps``.
+    """
+    client = next((claims[name] for name in _CLIENT_APP_CLAIMS if name in claims), None)
+    if client is None:
+        return True
+    return _SCOPE_CLAIM in claims and client.lower() in allowed_client_apps()
+
+
 def signed_in_user(headers: Mapping[str, str]) -> Identity | None:
-    """The Easy Auth principal, when the platform vouches for the headers."""
+    """The Easy Auth principal, when the platform vouches for the headers and it is a person."""
     if not platform_auth_enabled():
         return None
     principal_id = (headers.get(PRINCIPAL_ID_HEADER) or "").strip()
     if not principal_id or len(principal_id) > _MAX_PRINCIPAL_ID or not principal_id.isprintable():
         return None
+    claims: Mapping[str, str] = {}
+    encoded = headers.get(PRINCIPAL_HEADER)
+    if encoded:  # the platform always sends it; without it only the id and name headers speak
+        decoded = _principal_claims(encoded)
+        if decoded is None or not is_user_session(decoded):
+            return None
+        claims = decoded
     provider = (headers.get(PRINCIPAL_IDP_HEADER) or "").strip().lower()
     if not _PROVIDER.fullmatch(provider) or provider == GUEST_PREFIX.rstrip("-"):
         provider = "user"
-    claimed = _principal_claim(headers.get(PRINCIPAL_HEADER), "name")
-    raw_name = claimed or headers.get(PRINCIPAL_NAME_HEADER) or ""
+    raw_name = claims.get("name") or headers.get(PRINCIPAL_NAME_HEADER) or ""
     return Identity(user_id=f"{provider}-{principal_id}", name=clean_name(raw_name, "user"), guest=False)
 
 

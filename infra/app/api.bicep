@@ -67,14 +67,14 @@ param entraAudience string = ''
 @description('Entra upstream auth: client ids allowed to call (the Web PubSub identity).')
 param entraAllowedAppIds string = ''
 
-@description('Guests may chat without signing in (server-assigned guest ids, a display name of their choice). false requires sign-in.')
-param allowGuests bool = true
-
 @description('Table endpoint of the storage account, e.g. https://<account>.table.core.windows.net/.')
 param storageTableEndpoint string
 
-@description('Table that holds the chat history.')
-param chatTableName string
+@description('Tables of the backend declaration: [{name, setting, nameSetting?}]. Each gets the identity-mode settings <setting>__tableServiceUri, <setting>__credential and <setting>__clientId, and <nameSetting> = name when given.')
+param tables array = []
+
+@description('App settings of the backend declaration (its `settings` object), merged under the template\'s own settings.')
+param backendSettings object = {}
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
@@ -145,6 +145,14 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// Keyless Table Storage with the app's identity, per declared table (role: rbac.bicep).
+var tableSettings = union(
+  toObject(tables, table => '${table.setting}__tableServiceUri', table => storageTableEndpoint),
+  toObject(tables, table => '${table.setting}__credential', table => 'managedidentity'),
+  toObject(tables, table => '${table.setting}__clientId', table => identityClientId),
+  toObject(filter(tables, table => !empty(table.?nameSetting ?? '')), table => table.nameSetting, table => table.name)
+)
+
 var entraSettings = empty(entraAudience) ? {} : {
   WebPubSubEntraAudience: entraAudience
   WebPubSubEntraTenantId: tenant().tenantId
@@ -153,10 +161,11 @@ var entraSettings = empty(entraAudience) ? {} : {
 
 // Flex Consumption: no FUNCTIONS_WORKER_RUNTIME, FUNCTIONS_EXTENSION_VERSION,
 // WEBSITE_RUN_FROM_PACKAGE or content-share settings (runtime lives in functionAppConfig).
+// Later arguments of union() win: the declaration's settings cannot replace the template's.
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
-  properties: union({
+  properties: union(backendSettings, tableSettings, {
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
     AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
@@ -170,12 +179,6 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // Keys used only to validate ce-signature; resolved from Key Vault, never stored here.
     WebPubSubAccessKeys: '@Microsoft.KeyVault(SecretUri=${accessKeysSecretUri})'
     WebPubSubAllowedOrigins: webPubSubHostName
-    ChatAllowGuests: allowGuests ? 'true' : 'false'
-    // Chat history: keyless Table Storage with the app's identity (Storage Table Data Contributor).
-    ChatStorage__tableServiceUri: storageTableEndpoint
-    ChatStorage__credential: 'managedidentity'
-    ChatStorage__clientId: identityClientId
-    ChatHistoryTable: chatTableName
     // The host refuses larger request bodies before Python sees them (default 100 MB). 1 MiB is
     // the core's own limit (shared/upstream.py MAX_BODY_BYTES); raise both for bigger uploads.
     FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '1048576'

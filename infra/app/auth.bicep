@@ -12,6 +12,9 @@ param clientId string
 @description('Tenant of the app registration.')
 param tenantId string = tenant().tenantId
 
+@description('Client ids whose access tokens Easy Auth accepts (defaultAuthorizationPolicy.allowedApplications: the token\'s appid/azp claim must be one of them). Empty: no such check. See docs/deploy.md before turning it on: the ID-token sign-in this template uses carries no access token.')
+param allowedApplications array = []
+
 resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
   name: functionAppName
 }
@@ -42,6 +45,9 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
             clientId
             'api://${clientId}'
           ]
+          defaultAuthorizationPolicy: empty(allowedApplications) ? {} : {
+            allowedApplications: allowedApplications
+          }
         }
       }
     }

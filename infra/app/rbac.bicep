@@ -19,8 +19,8 @@ param principalType string = 'User'
 
 param storageAccountName string
 
-@description('Table of the chat history: the only table the app may read and write.')
-param chatTableName string
+@description('Tables of the backend declaration (storage.bicep creates them): the only tables the app may read and write.')
+param tableNames array = []
 param applicationInsightsName string
 param webPubSubName string
 
@@ -31,7 +31,7 @@ param devWebPubSubName string = ''
 var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 // Monitoring Metrics Publisher: Entra-authenticated telemetry ingestion.
 var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'
-// Storage Table Data Contributor: the chat history, scoped to its one table.
+// Storage Table Data Contributor: each declared table, scoped to that table.
 var storageTableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 // Web PubSub Service Owner: data-plane REST (send, groups, client tokens).
 var webPubSubServiceOwnerRoleId = '12cf5a90-567b-43ae-8102-96cf46c7d9b4'
@@ -47,10 +47,10 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2024-01-0
   name: 'default'
 }
 
-resource chatTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01' existing = {
+resource backendTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01' existing = [for tableName in tableNames: {
   parent: tableService
-  name: chatTableName
-}
+  name: tableName
+}]
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
@@ -74,16 +74,16 @@ resource appStorageBlobDataOwner 'Microsoft.Authorization/roleAssignments@2022-0
   }
 }
 
-// The narrowest scope Azure RBAC offers for table data: this one table, not the account.
-resource appStorageTableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(chatTable.id, appPrincipalId, storageTableDataContributorRoleId)
-  scope: chatTable
+// The narrowest scope Azure RBAC offers for table data: one table, not the account.
+resource appStorageTableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (tableName, i) in tableNames: {
+  name: guid(backendTables[i].id, appPrincipalId, storageTableDataContributorRoleId)
+  scope: backendTables[i]
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataContributorRoleId)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
-}
+}]
 
 resource appMonitoringMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(applicationInsights.id, appPrincipalId, monitoringMetricsPublisherRoleId)

@@ -1,6 +1,7 @@
 // Host storage for the function app: keyless (shared keys off), with the blob container that
-// Flex Consumption deploys the app package to and the table that holds the chat history.
-// Access is granted by role in rbac.bicep.
+// Flex Consumption deploys the app package to and the tables the backend declaration asks for
+// (infra/main.parameters.json, `backend.tables`; none when the app uses no table).
+// Access is granted by role in rbac.bicep, table by table.
 
 @description('Storage account name (3-24 lower-case letters and digits).')
 param name string
@@ -14,8 +15,8 @@ param tags object = {}
 @description('Blob container that receives the deployment package.')
 param deploymentContainerName string
 
-@description('Table that holds the chat history (the app setting ChatHistoryTable).')
-param chatTableName string = 'chathistory'
+@description('Tables of the backend declaration: [{name, setting, nameSetting?}]; only name is used here.')
+param tables array = []
 
 resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
   name: name
@@ -59,13 +60,14 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2024-01-0
   name: 'default'
 }
 
-resource chatTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01' = {
+resource backendTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01' = [for table in tables: {
   parent: tableService
-  name: chatTableName
-}
+  name: table.name
+}]
 
 output name string = storage.name
 output resourceId string = storage.id
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output tableEndpoint string = storage.properties.primaryEndpoints.table
-output chatTableName string = chatTable.name
+// Names of the tables created (the role assignments in rbac.bicep wait for them through this output).
+output tableNames array = [for (table, i) in tables: backendTables[i].name]

@@ -146,3 +146,42 @@ async def test_an_unacceptable_guest_name_is_a_400_that_says_why(name: str) -> N
     response = await negotiate({"name": name})
     assert response.status_code == 400
     assert json.loads(response.get_body())["error"]
+
+
+def principal_headers(**claims: str) -> dict[str, str]:
+    principal = {"auth_typ": "aad", "claims": [{"typ": typ, "val": val} for typ, val in claims.items()]}
+    return {
+        "x-ms-client-principal-id": "oid-2",
+        "x-ms-client-principal-idp": "aad",
+        "x-ms-client-principal": base64.b64encode(json.dumps(principal).encode()).decode(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("claims", "allowed", "user"),
+    [
+        ({"name": "Browser Session", "aud": "own-client"}, "", True),  # ID token: a person signed in
+        ({"appid": "daemon-app", "roles": "Everything"}, "", False),  # app-only bearer token (v1)
+        ({"azp": "daemon-app"}, "daemon-app", False),  # app-only (v2): never, even from a listed client
+        ({"azp": "other-spa", "scp": "user_impersonation", "name": "Via Other App"}, "", False),
+        ({"azp": "other-spa", "scp": "user_impersonation", "name": "Via Other App"}, "OTHER-spa", True),
+    ],
+)
+async def test_only_a_persons_session_counts_as_signed_in_not_another_application(
+    monkeypatch: pytest.MonkeyPatch, claims: dict[str, str], allowed: str, user: bool
+) -> None:
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
+    monkeypatch.setenv("EasyAuthAllowedClientApps", allowed)
+    response = await negotiate({"name": "n"}, principal_headers(**claims), allow_guests=False)
+    if user:
+        assert response.status_code == 200
+        assert json.loads(response.get_body())["userId"] == "aad-oid-2"
+    else:
+        assert response.status_code == 401  # guests are off: refused, not let in as aad-oid-2
+
+
+async def test_a_principal_header_that_does_not_decode_is_not_a_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
+    headers = {**principal_headers(name="x"), "x-ms-client-principal": "not base64 json!"}
+    response = await negotiate({"name": "n"}, headers, allow_guests=False)
+    assert response.status_code == 401

@@ -204,11 +204,12 @@ async def test_inspector_shows_two_clients_chatting_live_with_secrets_redacted(
         )
         await page.get_by_label("Frame to send").fill(
             json.dumps(
-                {"type": "sendToGroup", "group": "lobby", "dataType": "text", "data": f"panel {marker}"}
+                # a chat event, not sendToGroup: the chat's connect gives clients no roles
+                {"type": "event", "event": "chat", "dataType": "json", "data": {"text": f"panel {marker}"}}
             )
         )
         await page.get_by_role("button", name="Send", exact=True).click()
-        await bob.wait_for(lambda item: item.data == f"panel {marker}")
+        await bob.wait_for(e2e_clients.chat(f"panel {marker}"))
         await expect(page.locator("#client-log")).to_contain_text(f"panel {marker}", timeout=WAIT_MS)
         await expect(page.locator("#client-log")).to_contain_text('"event":"connected"')
         await expect(

@@ -3,7 +3,8 @@
 The Bicep compiler cannot run here, so these checks stand in for part of it: pycep-parser
 (a pure-Python Bicep grammar) gives the syntax and a parse tree, a small tokenizer finds symbol
 references, and the rules below encode what this template must get right (hub URL = app route,
-role ids, no secrets in outputs, Flex-safe settings ...).
+role ids, no secrets in outputs, Flex-safe settings ...). What the app serves (hubs, tables, its own
+settings) is declared in main.parameters.json and checked by backend_checks.py.
 
 Every ``check_*`` function takes the project root and returns a list of problems (empty = ok),
 so the tests can run the same checks on mutated copies of the sources and expect failures.
@@ -11,7 +12,8 @@ so the tests can run the same checks on mutated copies of the sources and expect
 pycep's tree, as observed (see test_parse_tree_shape): identifiers and string literals are both
 plain ``str`` (``location: 'x'`` and ``location: x`` look the same), interpolated strings are
 kept raw (``'https://${x}/a'``), expressions are ``{"operator": {...}}`` / ``{"function": {...}}``
-dicts, and a conditional resource/module wraps its body as ``config = {"condition", "config"}``.
+dicts, and a conditional or looped resource/module wraps its body as ``config = {"condition",
+"config"}`` (a loop adds ``"loop_type"`` and has ``condition: None``).
 """
 
 from __future__ import annotations
@@ -69,26 +71,26 @@ ROLE_IDS: dict[str, str] = {
     "Web PubSub Service Owner": "12cf5a90-567b-43ae-8102-96cf46c7d9b4",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
 }
-# Which resource type each role must be scoped to.
+# Which resource type each role must be scoped to (an indexed scope, `tables[i]`, counts as its
+# resource's type).
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "Storage Blob Data Owner": ("Microsoft.Storage/storageAccounts",),
-    # the chat history: the one table, never the whole account
+    # a declared table, never the whole account
     "Storage Table Data Contributor": ("Microsoft.Storage/storageAccounts/tableServices/tables",),
     "Monitoring Metrics Publisher": ("Microsoft.Insights/components",),
     "Web PubSub Service Owner": ("Microsoft.SignalRService/webPubSub",),
     "Key Vault Secrets User": ("Microsoft.KeyVault/vaults", "Microsoft.KeyVault/vaults/secrets"),
 }
+# GUIDs that are not role ids but may appear as string variables (documented elsewhere).
+OTHER_KNOWN_IDS = {"00000003-0000-0000-c000-000000000000": "Microsoft Graph application id"}
 # Every role the function app identity needs; the deployer (principalId) needs Service Owner.
-APP_ROLES = tuple(ROLE_IDS)
+# Storage Table Data Contributor is granted per declared table (backend_checks.check_table_wiring).
+APP_ROLES = tuple(role for role in ROLE_IDS if role != "Storage Table Data Contributor")
 DEPLOYER_ROLES = ("Web PubSub Service Owner",)
 DEPLOYER_PARAM = "principalId"
 
-# Hub and route of the function code. Used only when function_app.py cannot be imported.
-# TODO(if function_app changes shape): keep in step with chat/ (WebPubSubHub("chat")).
-FALLBACK_HUB_ROUTE = "chat/{event}"
-SYSTEM_EVENTS = ("connect", "connected", "disconnected")
-
-# App settings the code reads in Azure (shared/settings.py, chat/config.py, Functions host).
+# App settings the template's code reads in Azure (shared/settings.py, Functions host). A
+# sample's settings come from the backend declaration (backend_checks.py).
 REQUIRED_APP_SETTINGS = (
     "AzureWebJobsStorage__credential",
     "AzureWebJobsStorage__clientId",
@@ -100,11 +102,6 @@ REQUIRED_APP_SETTINGS = (
     "WebPubSubConnectionString__clientId",
     "WebPubSubAccessKeys",
     "WebPubSubAllowedOrigins",
-    "ChatAllowGuests",
-    "ChatStorage__tableServiceUri",
-    "ChatStorage__credential",
-    "ChatStorage__clientId",
-    "ChatHistoryTable",
     "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
 )
 # Python versions Flex Consumption runs (Learn, checked 2026-11-27; 3.10 reached end of support
@@ -123,12 +120,12 @@ FORBIDDEN_APP_SETTINGS = (
     "AzureWebJobsStorage",
     "WebPubSubConnectionString",
     "WebPubSubAllowUnauthenticated",
-    "ChatStorage",  # a connection string (account key); Azure uses the identity settings
-    "ChatAllowQueryUserName",  # replaced by ChatAllowGuests (server-assigned guest ids)
 )
 
-# Environment variables azd itself provides to hooks (not Bicep outputs).
+# Environment variables azd itself provides to hooks (not Bicep outputs), and the hooks' own knobs.
 AZD_PROVIDED_ENV = {"AZURE_ENV_NAME", "AZURE_SUBSCRIPTION_ID", "AZURE_PRINCIPAL_ID"}
+HOOK_OPTIONS = {"POSTDEPLOY_WAIT_SECONDS"}
+SHELL_VARIABLES = {"IFS", "PATH", "HOME", "PWD"}
 
 # Properties whose values are secrets; an output may not read them (compared case-insensitively).
 SECRET_PROPERTIES = {
@@ -181,8 +178,9 @@ def body(decl: dict[str, Any]) -> dict[str, Any]:
 
 
 def is_conditional(decl: dict[str, Any]) -> bool:
+    """``= if (cond) {...}`` (a loop without ``if`` is not conditional)."""
     config = decl.get("config") or {}
-    return isinstance(config, dict) and "condition" in config and "config" in config
+    return isinstance(config, dict) and config.get("condition") is not None and "config" in config
 
 
 def walk(value: Any) -> Iterator[Any]:
@@ -472,9 +470,23 @@ def route_prefix(root: Path) -> str:
     return "api" if prefix is None else prefix.strip("/")
 
 
+def routes_of_app(app: Any) -> dict[str, list[str]]:
+    """``route -> methods`` of a ``func.FunctionApp``'s HTTP-triggered functions."""
+    from tests.app_index import get_functions
+
+    routes: dict[str, list[str]] = {}
+    for function in get_functions(app):
+        for binding in json.loads(function.get_function_json())["bindings"]:
+            if binding.get("type") == "httpTrigger":
+                routes[binding.get("route") or function.get_function_name()] = [
+                    m.upper() for m in binding.get("methods") or ["GET", "POST", "OPTIONS"]
+                ]
+    return routes
+
+
 def load_app_routes(root: Path) -> dict[str, list[str]] | None:
     """``route -> methods`` of the functions registered by ``<root>/function_app.py``, or None
-    when the app is missing or cannot be imported here (the checks then use the constants)."""
+    when the app is missing or cannot be imported here (the route checks are then skipped)."""
     source = root / "function_app.py"
     if not source.is_file():
         return None
@@ -486,156 +498,12 @@ def load_app_routes(root: Path) -> dict[str, list[str]] | None:
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        routes: dict[str, list[str]] = {}
-        for function in module.app.get_functions():
-            for binding in json.loads(function.get_function_json())["bindings"]:
-                if binding.get("type") == "httpTrigger":
-                    routes[binding.get("route") or function.get_function_name()] = [
-                        m.upper() for m in binding.get("methods") or ["GET", "POST", "OPTIONS"]
-                    ]
-        return routes
+        return routes_of_app(module.app)
     except ImportError:
         return None
     finally:
         if added:
             sys.path.remove(str(root))
-
-
-def hub_route_from_app(routes: dict[str, list[str]] | None) -> str:
-    """The ``<hub>/{event}`` route pattern the app serves (from its connect route)."""
-    if routes is None:
-        return FALLBACK_HUB_ROUTE
-    connect = [r for r in routes if r.endswith("/connect") and "POST" in routes[r]]
-    if len(connect) != 1:
-        return "<no unique '<hub>/connect' POST route in function_app.py>"
-    return connect[0][: -len("connect")] + "{event}"
-
-
-@dataclass
-class HubModule:
-    name: str
-    conditional: bool
-    hub_name: str
-    url_template: str  # with string variables substituted
-    system_events: list[str]
-    user_event_pattern: str
-
-
-def hub_modules(root: Path) -> list[HubModule]:
-    main = root / "infra" / "main.bicep"
-    tree = parse(main)
-    literals = var_literals(tree)
-    found = []
-    for name, decl in tree.get("modules", {}).items():
-        target = module_path(root, main, decl)
-        if not target.is_file() or not any(
-            d.get("type") == "Microsoft.SignalRService/webPubSub/hubs" and not d.get("existing")
-            for d in parse(target).get("resources", {}).values()
-        ):
-            continue
-        params = body(decl).get("params") or {}
-        target_params = parse(target).get("parameters", {})
-
-        def value(param: str, default: Any = None, _p=params, _t=target_params) -> Any:
-            v = _p.get(param, _t.get(param, {}).get("default", default))
-            return literals.get(v, v) if isinstance(v, str) and IDENT.fullmatch(v) else v
-
-        url = params.get("urlTemplate", "")
-        found.append(
-            HubModule(
-                name=name,
-                conditional=is_conditional(decl),
-                hub_name=value("hubName", ""),
-                url_template=resolve_interpolation(url, literals) if isinstance(url, str) else "",
-                system_events=list(value("systemEvents", []) or []),
-                user_event_pattern=value("userEventPattern", ""),
-            )
-        )
-    return found
-
-
-def check_hub_module_file(root: Path) -> list[str]:
-    """The hub module wires its params into the hub resource's first event handler."""
-    problems = []
-    path = root / "infra" / "app" / "webpubsub-hub.bicep"
-    if not path.is_file():
-        return ["infra/app/webpubsub-hub.bicep is missing"]
-    hubs = [
-        body(d)
-        for d in parse(path).get("resources", {}).values()
-        if d.get("type") == "Microsoft.SignalRService/webPubSub/hubs"
-    ]
-    if len(hubs) != 1:
-        return [f"webpubsub-hub.bicep declares {len(hubs)} hub resources, expected 1"]
-    hub = hubs[0]
-    handlers = (hub.get("properties") or {}).get("eventHandlers") or []
-    if hub.get("name") != "hubName":
-        problems.append("hub resource name is not the hubName param")
-    if not handlers or handlers[0].get("urlTemplate") != "urlTemplate":
-        problems.append("hub's first event handler does not use the urlTemplate param")
-    elif (
-        handlers[0].get("systemEvents") != "systemEvents"
-        or handlers[0].get("userEventPattern") != "userEventPattern"
-    ):
-        problems.append("hub's event handler does not use the systemEvents/userEventPattern params")
-    return problems
-
-
-def check_hubs(root: Path, app_routes: dict[str, list[str]] | None) -> list[str]:
-    """A hub whose handler is the function app's ``/<routePrefix>/<hub>/{event}``, and the
-    optional dev hub pointing the same path at the tunnel."""
-    problems = check_hub_module_file(root)
-    prefix = route_prefix(root)
-    hub_route = hub_route_from_app(app_routes)
-    path = (f"/{prefix}" if prefix else "") + f"/{hub_route}"
-    hub_name = hub_route.split("/", 1)[0]
-    modules = hub_modules(root)
-    cloud = [m for m in modules if m.url_template.startswith("https://")]
-    tunnel = [m for m in modules if m.url_template.startswith("tunnel:///")]
-    other = [m for m in modules if m not in cloud and m not in tunnel]
-    for m in other:
-        problems.append(
-            f"hub module {m.name}: URL template {m.url_template!r} is neither https:// nor tunnel:///"
-        )
-    if len(cloud) != 1:
-        problems.append(
-            f"expected exactly one hub module targeting the function app over https, found {len(cloud)}"
-        )
-    for m in cloud:
-        expected = f"https://${{api.outputs.defaultHostName}}{path}"
-        if m.url_template != expected:
-            problems.append(f"hub module {m.name}: URL template {m.url_template!r}, expected {expected!r}")
-        if m.conditional:
-            problems.append(f"hub module {m.name} must always be deployed")
-    for m in tunnel:
-        expected = f"tunnel://{path}"
-        if m.url_template != expected:
-            problems.append(
-                f"dev hub module {m.name}: URL template {m.url_template!r}, expected {expected!r}"
-            )
-        if not m.conditional:
-            problems.append(f"dev hub module {m.name} must be behind a parameter")
-    for m in cloud + tunnel:
-        if m.hub_name != hub_name:
-            problems.append(
-                f"hub module {m.name}: hub name {m.hub_name!r}, but the app serves hub {hub_name!r}"
-            )
-        missing = [e for e in SYSTEM_EVENTS if e not in m.system_events]
-        if missing:
-            problems.append(f"hub module {m.name}: system events {missing} are not sent to the handler")
-        if m.user_event_pattern != "*":
-            problems.append(
-                f"hub module {m.name}: userEventPattern is {m.user_event_pattern!r}, expected '*'"
-            )
-    if app_routes is not None:
-        for event in (*SYSTEM_EVENTS, "validate"):
-            route = hub_route.replace("{event}", event)
-            if route not in app_routes:
-                problems.append(f"function_app.py has no route {route!r} for the hub's {event!r} event")
-        validate = app_routes.get(hub_route.replace("{event}", "validate"), [])
-        if "OPTIONS" not in validate:
-            problems.append("the validate route does not accept OPTIONS (abuse protection)")
-    return problems
 
 
 def _role_assignments(root: Path) -> Iterator[tuple[Path, str, dict[str, Any], dict[str, Any]]]:
@@ -653,7 +521,8 @@ def check_roles(root: Path) -> list[str]:
     for path in bicep_files(root):
         for var, value in var_literals(parse(path)).items():
             if var.lower().endswith("roleid") or (isinstance(value, str) and GUID.match(value)):
-                if value not in by_id:
+                known_other = value in OTHER_KNOWN_IDS and not var.lower().endswith("roleid")
+                if value not in by_id and not known_other:
                     problems.append(
                         f"{path.relative_to(root)}: {var} = {value!r} is not a documented role id"
                     )
@@ -676,7 +545,7 @@ def check_roles(root: Path) -> list[str]:
             args = [n for n in walk(name_expr) if isinstance(n, str)]
             if not any(literals.get(a, a) == ROLE_IDS[role] for a in args):
                 problems.append(f"{rel}: role assignment {name}: guid(...) does not include the role id")
-        scope = cfg.get("scope")
+        scope = _scope_symbol(cfg.get("scope"))
         scope_type = tree.get("resources", {}).get(scope, {}).get("type") if isinstance(scope, str) else None
         if scope_type not in ROLE_SCOPES[role]:
             problems.append(
@@ -703,6 +572,14 @@ def check_roles(root: Path) -> list[str]:
         if "deployer" not in granted.get(role, set()):
             problems.append(f"no role assignment grants {role} to the deploying principal ({DEPLOYER_PARAM})")
     return problems
+
+
+def _scope_symbol(scope: Any) -> Any:
+    """``storage`` -> ``storage``; ``tables[i]`` (a looped resource) -> ``tables``."""
+    op = scope.get("operator", {}) if isinstance(scope, dict) else {}
+    if op.get("type") == "index_accessor":
+        return op["operands"].get("operand_1")
+    return scope
 
 
 def _resources_of_type(root: Path, rtype: str) -> Iterator[tuple[Path, str, dict[str, Any], dict[str, Any]]]:
@@ -759,31 +636,6 @@ def check_function_app(root: Path) -> list[str]:
         problems.append("WebPubSubAccessKeys must be a @Microsoft.KeyVault(SecretUri=...) reference")
     if settings.get("WebPubSubConnectionString__credential") not in (None, "managedidentity"):
         problems.append("WebPubSubConnectionString__credential must be 'managedidentity'")
-    if settings.get("ChatStorage__credential") not in (None, "managedidentity"):
-        problems.append("ChatStorage__credential must be 'managedidentity'")
-    problems += check_chat_table(root)
-    return problems
-
-
-def check_chat_table(root: Path) -> list[str]:
-    """The table the app is told to use (ChatHistoryTable) is the one storage.bicep creates and
-    the one rbac.bicep grants the role on: all three come from storage's chatTableName output."""
-    problems = []
-    tables = list(_resources_of_type(root, "Microsoft.Storage/storageAccounts/tableServices/tables"))
-    if len(tables) != 1:
-        return [f"expected one chat history table resource, found {len(tables)}"]
-    main = parse(root / "infra" / "main.bicep")
-    modules = main.get("modules", {})
-    wired = {"api": "ChatHistoryTable", "rbac": "role scope"}
-    for module, what in wired.items():
-        params = (body(modules.get(module, {})).get("params")) or {}
-        accessed = [
-            n for n in walk(params.get("chatTableName")) if isinstance(n, str) and n != "property_accessor"
-        ]
-        if accessed != ["storage", "outputs", "chatTableName"]:
-            problems.append(
-                f"main.bicep: module {module} ({what}) does not get storage.outputs.chatTableName"
-            )
     return problems
 
 
@@ -864,14 +716,26 @@ def check_scale_and_python(root: Path) -> list[str]:
     return problems
 
 
+def _literal_objects(expression: Any) -> list[dict[str, Any]]:
+    """The object literals of a settings expression: itself, or the arguments of union()."""
+    if not isinstance(expression, dict):
+        return []
+    fn = expression.get("function")
+    if isinstance(fn, dict):
+        if fn.get("type") != "union":
+            return []
+        return [o for arg in (fn.get("parameters") or {}).values() for o in _literal_objects(arg)]
+    return [] if "operator" in expression else [expression]
+
+
 def app_settings(root: Path) -> dict[str, Any]:
-    """The function app's settings: the sites/config 'appsettings' child plus siteConfig.appSettings."""
+    """The function app's own settings: the object literals of the sites/config 'appsettings'
+    child (declared ones come from backend_checks.provisioned_settings) plus siteConfig.appSettings."""
     settings: dict[str, Any] = {}
     for _, _, cfg, _ in _resources_of_type(root, "Microsoft.Web/sites/config"):
         if cfg.get("name") == "appsettings":
-            for node in walk(cfg.get("properties")):
-                if isinstance(node, dict):
-                    settings.update({k: v for k, v in node.items() if k not in ("function", "operator")})
+            for node in _literal_objects(cfg.get("properties")):
+                settings.update(node)
     for _, _, site, _ in _resources_of_type(root, "Microsoft.Web/sites"):
         for node in walk(((site.get("properties") or {}).get("siteConfig") or {}).get("appSettings")):
             if isinstance(node, dict) and "name" in node:
@@ -1100,6 +964,6 @@ def check_azure_yaml(root: Path, schema_file: Path | None) -> list[str]:
                     used = set(re.findall(r"\$env:([A-Z][A-Z0-9_]*)", body_text))
                 else:
                     used = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", body_text))
-                for var in sorted(used - outputs - AZD_PROVIDED_ENV):
+                for var in sorted(used - outputs - AZD_PROVIDED_ENV - HOOK_OPTIONS - SHELL_VARIABLES):
                     problems.append(f"hook {event}: {run} reads ${var}, which is not an output of main.bicep")
     return problems

@@ -6,7 +6,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 from pycep import BicepParser
 
 from . import bicep_checks as checks
@@ -58,18 +57,19 @@ def test_route_prefix_is_read_from_host_json(root: Path) -> None:
     assert checks.route_prefix(root) == expected
 
 
-def test_app_routes_come_from_function_app_when_importable(app_routes: dict | None) -> None:
-    if app_routes is None:
-        pytest.skip("function_app.py not importable here; hub checks use FALLBACK_HUB_ROUTE")
-    assert checks.hub_route_from_app(app_routes) == checks.FALLBACK_HUB_ROUTE
+def test_hub_modules_loop_over_the_declaration_with_the_app_route(root: Path) -> None:
+    from . import backend_checks as backend
 
-
-def test_hub_targets_the_function_route_and_dev_hub_targets_the_tunnel(root: Path, app_routes) -> None:
-    assert checks.check_hubs(root, app_routes) == []
-    kinds = {m.url_template.split(":", 1)[0]: m for m in checks.hub_modules(root)}
-    assert set(kinds) == {"https", "tunnel"}
-    assert kinds["https"].url_template == "https://${api.outputs.defaultHostName}/api/chat/{event}"
-    assert kinds["tunnel"].url_template == "tunnel:///api/chat/{event}"
+    assert backend.check_hub_wiring(root) == []
+    templates = {
+        name: checks.body(decl)["params"]["urlTemplate"]
+        for name, decl in checks.parse(root / "infra" / "main.bicep")["modules"].items()
+        if decl["detail"]["path"].endswith("webpubsub-hub.bicep")
+    }
+    assert sorted(templates.values()) == [
+        "https://${api.outputs.defaultHostName}/${functionsRoutePrefix}/${hub.name}/{event}",
+        "tunnel:///${functionsRoutePrefix}/${hub.name}/{event}",
+    ]
 
 
 def test_role_ids_and_assignments(root: Path) -> None:
@@ -98,10 +98,10 @@ def test_outputs_the_app_and_hooks_need(root: Path) -> None:
         "AZURE_FUNCTION_NAME",
         "SERVICE_API_NAME",
         "SERVICE_API_BASE_URL",
-        "CHAT_PAGE_URL",
+        "APP_PAGE_URL",
         "WEBPUBSUB_ENDPOINT",
         "WEBPUBSUB_HOST",
-        "WEBPUBSUB_HUB",
+        "WEBPUBSUB_HUBS",
         "AZURE_RESOURCE_GROUP",
     ):
         assert name in outputs

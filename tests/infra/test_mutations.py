@@ -47,6 +47,8 @@ def assert_caught(problems: list[str], *fragments: str) -> None:
 
 
 def test_unmutated_copy_passes(project_copy: Path, app_routes) -> None:
+    from . import backend_checks
+
     for check in (
         checks.check_syntax,
         checks.check_symbols,
@@ -58,88 +60,10 @@ def test_unmutated_copy_passes(project_copy: Path, app_routes) -> None:
         checks.check_parameters_file,
     ):
         assert check(project_copy) == [], check.__name__
-    assert checks.check_hubs(project_copy, app_routes) == []
+    assert backend_checks.check_backend(project_copy, app_routes) == []
 
 
-# --- hub URL and route ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("old", "new"),
-    [
-        # event handler without the hub segment: /api/{event}
-        (
-            "/${functionsRoutePrefix}/${webPubSubHubName}/{event}'\n    systemEvents",
-            "/${functionsRoutePrefix}/{event}'\n    systemEvents",
-        ),
-        # route prefix hard-coded wrong
-        (
-            "'https://${api.outputs.defaultHostName}/${functionsRoutePrefix}/",
-            "'https://${api.outputs.defaultHostName}/functions/",
-        ),
-        # {event} placeholder lost
-        ("${webPubSubHubName}/{event}'\n    systemEvents", "${webPubSubHubName}/message'\n    systemEvents"),
-        # hub renamed away from the hub the code serves (also changes the path)
-        ("var webPubSubHubName = 'chat'", "var webPubSubHubName = 'chats'"),
-        # handler pointed at the wrong host
-        ("https://${api.outputs.defaultHostName}", "https://${webPubSub.outputs.hostName}"),
-    ],
-)
-def test_wrong_route_in_url_template_is_caught(project_copy: Path, app_routes, old: str, new: str) -> None:
-    edit(main_bicep(project_copy), old, new)
-    assert_caught(checks.check_hubs(project_copy, app_routes), "URL template")
-
-
-def test_route_prefix_change_in_host_json_is_caught(project_copy: Path, app_routes) -> None:
-    host = project_copy / "host.json"
-    data = json.loads(host.read_text(encoding="utf-8"))
-    data.setdefault("extensions", {}).setdefault("http", {})["routePrefix"] = "backend"
-    host.write_text(json.dumps(data), encoding="utf-8")
-    assert_caught(
-        checks.check_hubs(project_copy, app_routes),
-        "expected 'https://${api.outputs.defaultHostName}/backend/chat/{event}'",
-    )
-
-
-def test_app_route_change_is_caught(project_copy: Path, app_routes) -> None:
-    routes = dict(app_routes or {f"chat/{e}": ["POST"] for e in ("connect", "connected", "disconnected")})
-    routes.pop("chat/connect")
-    routes["events/connect"] = ["POST"]
-    assert_caught(checks.check_hubs(project_copy, routes), "URL template")
-
-
-def test_missing_validate_options_route_is_caught(project_copy: Path, app_routes) -> None:
-    routes = {f"chat/{e}": ["POST"] for e in ("connect", "connected", "disconnected")}
-    routes["chat/validate"] = ["GET"]
-    assert_caught(checks.check_hubs(project_copy, routes), "OPTIONS")
-
-
-def test_tunnel_template_with_wrong_path_is_caught(project_copy: Path, app_routes) -> None:
-    edit(main_bicep(project_copy), "'tunnel:///${functionsRoutePrefix}/", "'tunnel:///")
-    assert_caught(checks.check_hubs(project_copy, app_routes), "dev hub module devChatHub")
-
-
-def test_missing_hub_is_caught(project_copy: Path, app_routes) -> None:
-    remove_block(main_bicep(project_copy), "module chatHub ")
-    assert_caught(checks.check_hubs(project_copy, app_routes), "exactly one hub module")
-
-
-def test_hub_module_ignoring_its_url_param_is_caught(project_copy: Path, app_routes) -> None:
-    edit(
-        app(project_copy, "webpubsub-hub.bicep"),
-        "urlTemplate: urlTemplate",
-        "urlTemplate: 'https://example.com/{event}'",
-    )
-    assert_caught(checks.check_hubs(project_copy, app_routes), "urlTemplate param")
-
-
-def test_missing_system_event_is_caught(project_copy: Path, app_routes) -> None:
-    edit(
-        main_bicep(project_copy),
-        "      'connected'\n      'disconnected'\n    ]\n    userEventPattern: '*'\n    authResource",
-        "      'connected'\n    ]\n    userEventPattern: '*'\n    authResource",
-    )
-    assert_caught(checks.check_hubs(project_copy, app_routes), "system events ['disconnected']")
+# Hub URLs, routes and the backend declaration: test_backend.py.
 
 
 # --- roles ------------------------------------------------------------------------------------
@@ -238,14 +162,14 @@ def test_syntax_error_is_caught(project_copy: Path) -> None:
     [
         (
             "main.bicep",
-            "hubName: webPubSubHubName\n    urlTemplate: 'https",
-            "hubName: webPubSubHub\n    urlTemplate: 'https",
-            "'webPubSubHub' is not a declared",
+            "/${functionsRoutePrefix}/${hub.name}/{event}'",
+            "/${functionsRoutePrefix}/${hubb.name}/{event}'",
+            "'hubb' is not a declared",
         ),
         (
             "main.bicep",
-            "${api.outputs.defaultHostName}/${functionsRoutePrefix}/index",
-            "${api.outputs.defaultHost}/${functionsRoutePrefix}/index",
+            "output SERVICE_API_BASE_URL string = 'https://${api.outputs.defaultHostName}'",
+            "output SERVICE_API_BASE_URL string = 'https://${api.outputs.defaultHost}'",
             "has no output 'defaultHost'",
         ),
         (
@@ -456,10 +380,10 @@ def test_invalid_azure_yaml_is_caught(project_copy: Path, schema_file: Path, cha
 def test_hook_reading_a_missing_output_is_caught(project_copy: Path, schema_file: Path) -> None:
     edit(
         project_copy / "scripts" / "postdeploy.sh",
-        'chat_url="${CHAT_PAGE_URL:-}"',
-        'chat_url="${CHAT_URL:-}"',
+        'page_url="${APP_PAGE_URL:-}"',
+        'page_url="${APP_PAGE:-}"',
     )
-    assert_caught(checks.check_azure_yaml(project_copy, schema_file), "reads $CHAT_URL")
+    assert_caught(checks.check_azure_yaml(project_copy, schema_file), "reads $APP_PAGE")
 
 
 def test_service_tag_change_is_caught(project_copy: Path, schema_file: Path) -> None:
@@ -467,73 +391,29 @@ def test_service_tag_change_is_caught(project_copy: Path, schema_file: Path) -> 
     assert_caught(checks.check_azure_yaml(project_copy, schema_file), "azd-service-name tag 'backend'")
 
 
-# --- chat history table -------------------------------------------------------------------------
+# --- declared tables: the role per table ---------------------------------------------------------
 
 
 def test_missing_table_role_is_caught(project_copy: Path) -> None:
+    from . import backend_checks
+
     remove_block(app(project_copy, "rbac.bicep"), "resource appStorageTableDataContributor ")
-    assert_caught(checks.check_roles(project_copy), "grants Storage Table Data Contributor")
-
-
-def test_table_role_on_the_whole_account_is_caught(project_copy: Path) -> None:
-    edit(app(project_copy, "rbac.bicep"), "  scope: chatTable\n", "  scope: storage\n")
     assert_caught(
-        checks.check_roles(project_copy),
-        "Storage Table Data Contributor) is scoped to Microsoft.Storage/storageAccounts,",
+        backend_checks.check_table_wiring(project_copy),
+        "no role assignment grants Storage Table Data Contributor per declared table",
     )
 
 
-@pytest.mark.parametrize(
-    ("file", "old", "new", "message"),
-    [
-        (
-            "app/api.bicep",
-            "    ChatStorage__tableServiceUri: storageTableEndpoint\n",
-            "",
-            "ChatStorage__tableServiceUri is missing",
-        ),
-        (
-            "app/api.bicep",
-            "    ChatStorage__credential: 'managedidentity'\n",
-            "    ChatStorage__credential: 'connectionstring'\n",
-            "ChatStorage__credential must be",
-        ),
-        (
-            "app/api.bicep",
-            "    ChatAllowGuests: allowGuests ? 'true' : 'false'\n",
-            "    ChatAllowQueryUserName: 'true'\n",
-            "ChatAllowQueryUserName must not",
-        ),
-        (
-            "main.bicep",
-            "    chatTableName: storage.outputs.chatTableName\n    applicationInsightsName",
-            "    chatTableName: 'othertable'\n    applicationInsightsName",
-            "module rbac (role scope)",
-        ),
-        (
-            "main.bicep",
-            "    storageTableEndpoint: storage.outputs.tableEndpoint\n    chatTableName: storage.outputs.chatTableName\n",
-            "    storageTableEndpoint: storage.outputs.tableEndpoint\n    chatTableName: 'chathistory'\n",
-            "module api (ChatHistoryTable)",
-        ),
-    ],
-)
-def test_chat_table_wiring_mistakes_are_caught(
-    project_copy: Path, file: str, old: str, new: str, message: str
-) -> None:
-    edit(project_copy / "infra" / file, old, new)
-    assert_caught(checks.check_function_app(project_copy), message)
-
-
-def test_a_second_table_resource_is_caught(project_copy: Path) -> None:
-    storage = app(project_copy, "storage.bicep")
-    text = storage.read_text(encoding="utf-8")
-    storage.write_text(
-        text
-        + "\nresource otherTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01' = {\n  parent: tableService\n  name: 'other'\n}\n",
-        encoding="utf-8",
+def test_table_role_with_unstable_name_is_caught(project_copy: Path) -> None:
+    text = app(project_copy, "rbac.bicep").read_text(encoding="utf-8")
+    new = re.sub(
+        r"name: guid\((\w+)\[i\]\.id, appPrincipalId, storageTableDataContributorRoleId\)",
+        "name: 'table-role'",
+        text,
     )
-    assert_caught(checks.check_function_app(project_copy), "expected one chat history table")
+    assert new != text
+    app(project_copy, "rbac.bicep").write_text(new, encoding="utf-8")
+    assert_caught(checks.check_roles(project_copy), "not named with guid")
 
 
 # --- optional sign-in app registration (signin_checks.py) -----------------------------------------

@@ -42,6 +42,7 @@ def test_only_a_validate_route_that_takes_options_makes_a_hub() -> None:
         ("/poll/validate/", None),  # every method, slashes around
         ("poll/vote", ["POST"]),
         ("poll/vote/extra", ["POST"]),
+        ("poll/page", ["GET"]),  # not an event: the service posts events
     ]
     assert served_hubs(routes) == {"poll": {"vote"}}
 
