@@ -878,7 +878,10 @@ const membersPanel = new MembersPanel($("members-dialog"), {
     });
     if (sure) {
       state.leaving = room.id;
-      membersPanel.run("remove", { room: room.id, userId: state.userId }, "Leaving", "You left.");
+      await membersPanel.run("remove", { room: room.id, userId: state.userId }, "Leaving", "You left.");
+      if (rooms.get(room.id)) {
+        state.leaving = ""; // refused (the last owner cannot leave): still a member
+      }
     }
   },
 });
@@ -900,6 +903,17 @@ new MessageActions({
 $("new-room").addEventListener("click", () => {
   sidebar.close(false);
   newRoomDialog.open(people.others(state.userId));
+});
+
+// On phones the "New room" button is in the drawer, closed by now: the focus goes to the menu
+// button rather than nowhere when the dialog closes without opening a room.
+$("new-room-dialog").addEventListener("close", () => {
+  requestAnimationFrame(() => {
+    const focused = document.activeElement;
+    if ((!focused || focused === document.body || focused.closest("[inert]")) && !ui.chatPanel.hidden) {
+      ($("menu").hidden ? $("new-room") : $("menu")).focus();
+    }
+  });
 });
 
 ui.membersButton.addEventListener("click", () => {
