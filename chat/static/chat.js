@@ -25,6 +25,7 @@ import { MessageActions } from "./message-actions.js";
 
 const HISTORY_PAGE = 50;
 const GAP_PAGE = 100;
+const RECHECK_SHOWN = 50; // after a reconnect, the newest messages shown are read again
 const ECHO_WAIT_MS = 5000;
 const TYPING_SHOWN_MS = 5000;
 const LOAD_OLDER_WITHIN_PX = 160;
@@ -382,9 +383,11 @@ function onPresence(data) {
 
 /** Everything a room needs once the connection views it: history and who is there. */
 function loadRoom() {
-  const lastId = timeline.lastId;
-  if (lastId) {
-    requestHistory("gap", { before: null, after: lastId, limit: GAP_PAGE });
+  if (timeline.lastId) {
+    // Back on the same room after a reconnect: what was missed, and the newest messages shown
+    // again as they are now (edited, deleted or reacted to meanwhile).
+    const after = timeline.cursorBefore(RECHECK_SHOWN);
+    requestHistory("gap", { before: null, after, limit: GAP_PAGE });
   } else {
     requestHistory("initial", { before: null, after: null, limit: HISTORY_PAGE });
   }
@@ -395,10 +398,11 @@ function loadRoom() {
 function requestHistory(kind, query) {
   const room = state.room;
   const busy = kind !== "gap";
+  const sentAt = performance.now();
   const sent = send("history", query, {
     reply: (data) => {
       if (data.kind === "history" && data.room === room && room === state.room) {
-        onHistory(kind, query.limit, data);
+        onHistory(kind, query.limit, data, sentAt);
       }
     },
     done: () => {
@@ -417,7 +421,7 @@ function requestHistory(kind, query) {
   }
 }
 
-function onHistory(kind, limit, data) {
+function onHistory(kind, limit, data, sentAt) {
   const messages = Array.isArray(data.messages) ? data.messages : [];
   for (const message of messages) {
     if (message && !message.deleted) {
@@ -427,13 +431,13 @@ function onHistory(kind, limit, data) {
   const started = performance.now();
   if (kind === "older") {
     const before = ui.log.scrollHeight;
-    timeline.addHistory(messages);
+    timeline.addHistory(messages, { sentAt });
     ui.log.scrollTop += ui.log.scrollHeight - before; // keep what the reader looks at in place
   } else if (kind === "initial") {
-    timeline.addHistory(messages);
+    timeline.addHistory(messages, { sentAt });
     scrollToBottom();
   } else {
-    keepingBottom(() => timeline.addHistory(messages));
+    keepingBottom(() => timeline.addHistory(messages, { sentAt }));
   }
   // `more` says whether the server has more in that direction (else: a full page may have more).
   const more = typeof data.more === "boolean" ? data.more : messages.length >= limit;

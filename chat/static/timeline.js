@@ -13,7 +13,7 @@
 
 import { el } from "./dom.js";
 import { appendLinkified } from "./linkify.js";
-import { applyReactions, reactionsNode } from "./reactions.js";
+import { applyReactions, reactionsNode, tallyFrom } from "./reactions.js";
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
@@ -155,11 +155,15 @@ export class Timeline {
   }
 
   /** Many history messages at once; returns how many were new. */
-  addHistory(messages) {
+  addHistory(messages, { sentAt = 0 } = {}) {
     const fresh = [];
     for (const message of messages) {
       const usable = message && (typeof message.text === "string" || (message.deleted === true && message.id));
-      if (!usable || (message.id && this.byId.has(message.id))) {
+      if (!usable) {
+        continue;
+      }
+      if (message.id && this.byId.has(message.id)) {
+        this.update(this.byId.get(message.id), message, sentAt);
         continue;
       }
       const entry = this.chatEntry(message);
@@ -286,8 +290,63 @@ export class Timeline {
     if (!entry || entry.deleted || !applyReactions(entry, reactions, version)) {
       return null;
     }
+    entry.reactionsAt = performance.now();
     this.refresh(entry);
     return entry;
+  }
+
+  /**
+   * A message already shown, as a history page (asked for at `sentAt`, performance.now())
+   * says it is now: it may have been edited, deleted or reacted to while this page was not
+   * connected. Reactions from a broadcast newer than the request are kept.
+   */
+  update(entry, message, sentAt) {
+    if (entry.type !== "chat" || entry.sending || entry.deleted) {
+      return;
+    }
+    if (message.deleted === true) {
+      this.tombstone(entry.id);
+      return;
+    }
+    let changed = false;
+    if (typeof message.editedAt === "string" && message.text !== entry.text) {
+      entry.text = message.text;
+      entry.editedAt = parseTime(message.editedAt);
+      changed = true;
+    }
+    if (!(entry.reactionsAt > sentAt)) {
+      const tally = tallyFrom(message.reactions);
+      if (JSON.stringify(tally) !== JSON.stringify(entry.reactions || [])) {
+        entry.reactions = tally;
+        changed = true;
+      }
+    }
+    if (changed && !entry.editing) {
+      this.refresh(entry);
+    }
+  }
+
+  /**
+   * A history cursor: `after` it come the `back` newest messages shown (all of them when
+   * fewer are shown: then a cursor just before the oldest, ids being `<13-digit ms><8 hex>`).
+   */
+  cursorBefore(back) {
+    let seen = 0;
+    let oldest = null;
+    for (let i = this.entries.length - 1; i >= 0; i -= 1) {
+      const id = this.entries[i].id;
+      if (id) {
+        if (seen === back) {
+          return id;
+        }
+        seen += 1;
+        oldest = id;
+      }
+    }
+    if (!oldest || !/^\d{13}/.test(oldest) || Number(oldest.slice(0, 13)) < 1) {
+      return oldest;
+    }
+    return `${String(Number(oldest.slice(0, 13)) - 1).padStart(13, "0")}ffffffff`;
   }
 
   /** Rebuild one message's item in place; the focus stays on the same control. */

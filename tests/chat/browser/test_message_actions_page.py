@@ -321,3 +321,54 @@ async def test_refused_and_unanswered_actions_stay_with_a_retry(browser: Any, st
     finally:
         await kim.close()
         await sam.close()
+
+
+async def test_changes_made_while_offline_show_after_reconnecting(browser: Any, stack: StackProcess) -> None:
+    """The gap fill after a reconnect reads the newest shown messages again: edits, deletions
+    and reactions made meanwhile show without a reload."""
+    from playwright.async_api import expect
+
+    kim = await Window.open(browser, stack, "kim", path="index#random", **DESKTOP)
+    sam = await Window.open(browser, stack, "sam", path="index#random", **DESKTOP)
+    try:
+        await kim.join(unique("Kim"))
+        await sam.join(unique("Sam"))
+        for text in ("will be edited", "will be deleted", "will get a reaction"):
+            await kim.say(text)
+        await expect(message(sam, "will get a reaction")).to_be_visible(timeout=WAIT_MS)
+
+        await sam.page.context.set_offline(True)
+        await expect(sam.status).to_have_text("Offline: waiting for the network…", timeout=WAIT_MS)
+        await (await message_actions(kim, "will be edited")).get_by_role("menuitem", name="Edit").click()
+        editor = kim.log().get_by_role("textbox", name="Edit message")
+        await editor.fill("was edited while Sam was away")
+        await editor.press("Enter")
+        await expect(message(kim, "while Sam was away").locator(".edited")).to_be_visible(timeout=WAIT_MS)
+        await (await message_actions(kim, "will be deleted")).get_by_role("menuitem", name="Delete").click()
+        await (
+            kim.page.get_by_role("dialog", name="Delete your message?")
+            .get_by_role("button", name="Delete")
+            .click()
+        )
+        await expect(kim.log().locator(".tombstone")).to_have_count(1, timeout=WAIT_MS)
+        menu = await message_actions(kim, "will get a reaction")
+        await menu.get_by_role("menuitemcheckbox", name="React with 👀").click()
+        await expect(message(kim, "will get a reaction").locator("button.chip", has_text="👀")).to_be_visible(
+            timeout=WAIT_MS
+        )
+
+        await sam.page.context.set_offline(False)
+        await expect(sam.status).to_have_text("Connected to #random", timeout=WAIT_MS)
+        await expect(message(sam, "was edited while Sam was away").locator(".edited")).to_be_visible(
+            timeout=WAIT_MS
+        )
+        await expect(sam.log().locator(".text", has_text="will be deleted")).to_have_count(0)
+        await expect(sam.log().locator(".tombstone")).to_have_count(1)
+        chip = message(sam, "will get a reaction").locator("button.chip", has_text="👀")
+        await expect(chip).to_have_attribute("aria-pressed", "false")
+        await expect(chip).to_have_accessible_name("👀 1 person")
+        assert kim.problems == []
+        assert [p for p in sam.problems if "ERR_INTERNET_DISCONNECTED" not in p] == []
+    finally:
+        await kim.close()
+        await sam.close()

@@ -150,3 +150,19 @@ async def test_rooms_in_three_groups_with_counts(window: Window) -> None:
         "cap": "99+",
         "some": "7",
     }
+
+
+async def test_the_cursor_for_rereading_the_newest_messages_shown(window: Window) -> None:
+    cursors = await window.page.evaluate(
+        """() => {
+          const id = (n) => String(1767225600000 + n) + "0000000a";
+          const timeline = new m.Timeline(document.createElement("ol"), () => false);
+          const empty = timeline.cursorBefore(2);
+          timeline.addHistory([1, 2, 3].map((n) => ({ id: id(n), from: "a", text: `${n}`,
+                                                       time: new Date(1767225600000 + n).toISOString() })));
+          return { empty, two: timeline.cursorBefore(2), all: timeline.cursorBefore(5), first: id(1) };
+        }"""
+    )
+    assert cursors["empty"] is None
+    assert cursors["two"] == "17672256000010000000a"  # after it: messages 2 and 3
+    assert cursors["all"] == "1767225600000ffffffff" < cursors["first"]  # just before message 1
