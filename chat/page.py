@@ -44,6 +44,10 @@ FILES = {
     "dialogs.js": "text/javascript",
     "members.js": "text/javascript",
     "message-actions.js": "text/javascript",
+    "history-loader.js": "text/javascript",
+    "reads.js": "text/javascript",
+    "typing.js": "text/javascript",
+    "scroll.js": "text/javascript",
 }
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -22,14 +22,12 @@ import { Menu } from "./menu.js";
 import { ConfirmDialog, NewRoomDialog } from "./dialogs.js";
 import { MembersPanel } from "./members.js";
 import { MessageActions } from "./message-actions.js";
+import { HistoryLoader } from "./history-loader.js";
+import { ReadMarker } from "./reads.js";
+import { TypingLine } from "./typing.js";
+import { keepingBottom as keepBottom, nearBottom, scrollToBottom } from "./scroll.js";
 
-const HISTORY_PAGE = 50;
-const GAP_PAGE = 100;
-const RECHECK_SHOWN = 50; // after a reconnect, the newest messages shown are read again
 const ECHO_WAIT_MS = 5000;
-const TYPING_SHOWN_MS = 5000;
-const LOAD_OLDER_WITHIN_PX = 160;
-const READ_EVERY_MS = 1000;
 const NAME_KEY = "webpubsub-chat-name";
 const ROOM_KEY = "webpubsub-chat-room"; // sessionStorage: this tab was in a room (reload rejoins)
 const TITLE = "Web PubSub chat";
@@ -70,15 +68,8 @@ const state = {
   room: "", // the id of the room this tab views
   unread: 0, // messages that arrived while the tab was hidden (the title shows them)
   pending: new Map(), // ackId -> timeline entry of a message being sent
-  historyBusy: 0, // initial or older history requests not answered yet
-  exhausted: false, // the oldest message of the room is shown
-  typing: new Map(), // userId -> {name, until}
-  typingTimer: 0,
   membersTimer: 0,
   members: [], // the last member list of the room viewed
-  readSent: new Map(), // room -> newest message id sent as read
-  readAt: 0,
-  readTimer: 0,
   leaving: "", // the room this user asked to leave
 };
 
@@ -88,6 +79,7 @@ const menu = new Menu();
 const timeline = new Timeline(ui.messages, (entry) => Boolean(state.userId) && entry.from === state.userId, {
   selfId: () => state.userId,
 });
+const typing = new TypingLine(ui.typing);
 
 // ---- small helpers ----------------------------------------------------------------------
 
@@ -111,21 +103,8 @@ function recall(storage, key) {
   }
 }
 
-function nearBottom() {
-  return ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 64;
-}
-
-function scrollToBottom() {
-  ui.log.scrollTop = ui.log.scrollHeight;
-}
-
 function keepingBottom(change) {
-  const stick = nearBottom();
-  const result = change();
-  if (stick) {
-    scrollToBottom();
-  }
-  return result;
+  return keepBottom(ui.log, change);
 }
 
 function notice(text, kind = "error") {
@@ -247,7 +226,7 @@ const connection = new Connection({
   onLost(wasReady) {
     composer.setEnabled(false);
     requests.failAll("the connection was lost");
-    state.historyBusy = 0;
+    historyLoader.lost();
     if (wasReady) {
       notice("Connection lost.");
     }
@@ -273,7 +252,7 @@ const connection = new Connection({
 /** A new connection into `room` (the old one ends): nothing sent on the old one will be answered. */
 function reconnectTo(room) {
   requests.failAll("you switched rooms");
-  state.historyBusy = 0;
+  historyLoader.lost();
   if (connection.active) {
     connection.switchRoom(room);
   } else {
@@ -349,9 +328,9 @@ function onChat(data) {
   }
   const from = typeof data.from === "string" ? data.from : "";
   people.see(from, data.name, data.guest);
-  stopTyping(from);
+  typing.stop(from);
   if (from === state.userId && confirmOwn(data)) {
-    maybeRead();
+    reads.check();
     return;
   }
   const added = keepingBottom(() => timeline.addMessage(data));
@@ -359,7 +338,7 @@ function onChat(data) {
     state.unread += 1;
     updateTitle();
   }
-  maybeRead();
+  reads.check();
 }
 
 function onPresence(data) {
@@ -373,7 +352,7 @@ function onPresence(data) {
     );
   } else if (!mine) {
     // Our own "left" can only be an earlier connection's, seen after a reconnect: skip it.
-    stopTyping(from);
+    typing.stop(from);
     keepingBottom(() => timeline.addNotice(`${who} left`, "presence", data.time));
   }
   refreshMembersSoon();
@@ -381,99 +360,29 @@ function onPresence(data) {
 
 // ---- history --------------------------------------------------------------------------------
 
+const historyLoader = new HistoryLoader({
+  log: ui.log,
+  timeline,
+  send,
+  room: () => state.room,
+  ready: () => connection.ready,
+  onPage(messages) {
+    for (const message of messages) {
+      if (message && !message.deleted) {
+        people.see(message.from, message.name, message.guest);
+      }
+    }
+  },
+  onShown: () => reads.check(),
+  onFailed: (reason) => notice(`Server: ${reason}`),
+});
+
 /** Everything a room needs once the connection views it: history and who is there. */
 function loadRoom() {
-  if (timeline.lastId) {
-    // Back on the same room after a reconnect: what was missed, and the newest messages shown
-    // again as they are now (edited, deleted or reacted to meanwhile).
-    const after = timeline.cursorBefore(RECHECK_SHOWN);
-    requestHistory("gap", { before: null, after, limit: GAP_PAGE });
-  } else {
-    requestHistory("initial", { before: null, after: null, limit: HISTORY_PAGE });
-  }
+  historyLoader.load();
   requestMembers();
   showRoomHead();
 }
-
-function requestHistory(kind, query) {
-  const room = state.room;
-  const busy = kind !== "gap";
-  const sentAt = performance.now();
-  const sent = send("history", query, {
-    reply: (data) => {
-      if (data.kind === "history" && data.room === room && room === state.room) {
-        onHistory(kind, query.limit, data, sentAt);
-      }
-    },
-    done: () => {
-      state.historyBusy -= busy ? 1 : 0;
-      maybeLoadOlder();
-    },
-    fail: (reason, lost) => {
-      state.historyBusy -= busy && !lost ? 1 : 0;
-      if (!lost) {
-        notice(`Server: ${reason}`);
-      }
-    },
-  });
-  if (sent && busy) {
-    state.historyBusy += 1;
-  }
-}
-
-function onHistory(kind, limit, data, sentAt) {
-  const messages = Array.isArray(data.messages) ? data.messages : [];
-  for (const message of messages) {
-    if (message && !message.deleted) {
-      people.see(message.from, message.name, message.guest);
-    }
-  }
-  const started = performance.now();
-  if (kind === "older") {
-    const before = ui.log.scrollHeight;
-    timeline.addHistory(messages, { sentAt });
-    ui.log.scrollTop += ui.log.scrollHeight - before; // keep what the reader looks at in place
-  } else if (kind === "initial") {
-    timeline.addHistory(messages, { sentAt });
-    scrollToBottom();
-  } else {
-    keepingBottom(() => timeline.addHistory(messages, { sentAt }));
-  }
-  // `more` says whether the server has more in that direction (else: a full page may have more).
-  const more = typeof data.more === "boolean" ? data.more : messages.length >= limit;
-  if (kind !== "gap" && !more) {
-    state.exhausted = true;
-    ui.log.dataset.start = "true";
-  }
-  if (kind === "gap" && more && timeline.lastId) {
-    requestHistory("gap", { before: null, after: timeline.lastId, limit: GAP_PAGE });
-  }
-  requestAnimationFrame(() => {
-    performance.measure(`chat:history-${kind}`, { start: started, end: performance.now() });
-  });
-  maybeRead();
-}
-
-function maybeLoadOlder() {
-  if (
-    !state.exhausted &&
-    state.historyBusy <= 0 &&
-    connection.ready &&
-    timeline.firstId &&
-    ui.log.scrollTop < LOAD_OLDER_WITHIN_PX
-  ) {
-    requestHistory("older", { before: timeline.firstId, after: null, limit: HISTORY_PAGE });
-  }
-}
-
-ui.log.addEventListener(
-  "scroll",
-  () => {
-    maybeLoadOlder();
-    maybeRead();
-  },
-  { passive: true },
-);
 
 // ---- unread counts and read markers ---------------------------------------------------------
 
@@ -489,34 +398,22 @@ function onUnread(data) {
     renderRooms();
   }
   if (data.room === state.room && data.unread > 0) {
-    maybeRead();
+    reads.check();
   }
 }
 
-// The room being viewed is read once its newest message is on screen and the tab is visible:
-// `read` moves this user's marker, and the server tells all their tabs the new count.
-function maybeRead() {
-  const room = state.room;
-  const newest = timeline.lastId;
-  if (!connection.ready || document.hidden || !room || !newest || !nearBottom()) {
-    return;
-  }
-  if ((state.readSent.get(room) || "") >= newest) {
-    return;
-  }
-  const wait = state.readAt + READ_EVERY_MS - Date.now();
-  if (wait > 0) {
-    clearTimeout(state.readTimer);
-    state.readTimer = setTimeout(maybeRead, wait);
-    return;
-  }
-  state.readAt = Date.now();
-  state.readSent.set(room, newest);
-  if (rooms.setUnread(room, 0)) {
-    renderRooms();
-  }
-  send("read", { room, id: newest }, { fail: () => state.readSent.delete(room) });
-}
+const reads = new ReadMarker({
+  canRead: () => connection.ready && !document.hidden && nearBottom(ui.log),
+  where: () => ({ room: state.room, newest: timeline.lastId }),
+  send(room, id, onFail) {
+    if (rooms.setUnread(room, 0)) {
+      renderRooms();
+    }
+    send("read", { room, id }, { fail: onFail });
+  },
+});
+
+ui.log.addEventListener("scroll", () => reads.check(), { passive: true });
 
 // ---- people in the room, membership ---------------------------------------------------------
 
@@ -603,46 +500,10 @@ function moveTo(room, why) {
   reconnectTo(room);
 }
 
-// ---- typing ---------------------------------------------------------------------------------
-
-function renderTyping() {
-  const now = Date.now();
-  for (const [userId, entry] of state.typing) {
-    if (entry.until <= now) {
-      state.typing.delete(userId);
-    }
-  }
-  const names = [...state.typing.values()].map((entry) => entry.name);
-  let text = "";
-  if (names.length === 1) {
-    text = `${names[0]} is typing…`;
-  } else if (names.length === 2) {
-    text = `${names[0]} and ${names[1]} are typing…`;
-  } else if (names.length > 2) {
-    text = "Several people are typing…";
-  }
-  if (ui.typing.textContent !== text) {
-    ui.typing.textContent = text;
-  }
-  clearTimeout(state.typingTimer);
-  if (names.length) {
-    state.typingTimer = setTimeout(renderTyping, 1000);
-  }
-}
-
 function onTyping(data) {
   const from = typeof data.from === "string" ? data.from : "";
-  if (!from || from === state.userId) {
-    return;
-  }
-  const name = typeof data.name === "string" && data.name ? data.name : from;
-  state.typing.set(from, { name, until: Date.now() + TYPING_SHOWN_MS });
-  renderTyping();
-}
-
-function stopTyping(userId) {
-  if (state.typing.delete(userId)) {
-    renderTyping();
+  if (from && from !== state.userId) {
+    typing.show(from, typeof data.name === "string" && data.name ? data.name : from);
   }
 }
 
@@ -674,7 +535,7 @@ function sendChat(text) {
       markFailed(entry, reason);
     },
   });
-  scrollToBottom();
+  scrollToBottom(ui.log);
   state.pending.set(ackId, entry);
   return true;
 }
@@ -735,10 +596,8 @@ function enterRoom(room) {
     state.room = room;
     timeline.clear();
     state.pending.clear();
-    state.exhausted = false;
-    delete ui.log.dataset.start;
-    state.typing.clear();
-    renderTyping();
+    historyLoader.reset();
+    typing.clear();
     state.members = [];
     sidebar.showPeople([], state.userId);
     menu.close();
@@ -1011,7 +870,7 @@ document.addEventListener("visibilitychange", () => {
     state.unread = 0;
     updateTitle();
   }
-  maybeRead();
+  reads.check();
 });
 
 // ---- start: who are we, which rooms are there ------------------------------------------------
