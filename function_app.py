@@ -1,6 +1,8 @@
 """The Azure Functions app: create it, register blueprints, nothing else.
 
-Serve it with ``func start`` (Core Tools) or ``python -m devhost`` (no Azure needed).
+Serve it with ``func start`` (Core Tools) or ``python -m devhost`` (no Azure needed). Each
+package adds one import and one ``register_functions`` line; the chat sample's are the two
+lines that name ``chat`` (README, "Forking").
 """
 
 import azure.functions as func

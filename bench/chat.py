@@ -44,6 +44,8 @@ import aiohttp
 
 from devhost.emulator.config import DEFAULT_ACCESS_KEY
 from devhost.storage import ACCOUNT, RunningAzurite, start_azurite
+from shared.closing import close_all
+from shared.events import ConnectionContext
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -294,9 +296,15 @@ async def measure_floor(storage: RunningAzurite, count: int = 200) -> Floor:
     azurite_cpu = _process_cpu(storage.process.pid)
     for n in range(count + 20):  # the first 20 warm up
         message = history.StoredMessage(new_message_id(), "guest-floor", "floor", "floor", f"f{n}", "")
-        key = history.event_key("floor", uuid.uuid4().hex)
+        context = ConnectionContext(
+            hub="chat",
+            connection_id="floor",
+            event_name="chat",
+            event_type="azure.webpubsub.user.chat",
+            event_id=uuid.uuid4().hex,
+        )
         started, cpu_started = time.perf_counter(), time.process_time()
-        assert await store.claim(message, key) is None
+        assert await store.claim(message, context) is None
         if n >= 20:
             walls.append(time.perf_counter() - started)
             cpu += time.process_time() - cpu_started
@@ -304,7 +312,7 @@ async def measure_floor(storage: RunningAzurite, count: int = 200) -> Floor:
             azurite_cpu = _process_cpu(storage.process.pid)
         await asyncio.sleep(0.002)
     azurite_after = _process_cpu(storage.process.pid)
-    await history.close_stores()
+    await close_all()  # the pooled table client
     bare: list[float] = []
     url = f"http://{storage.host}:{storage.port}/{ACCOUNT}/floor"
     async with aiohttp.ClientSession() as http:

@@ -1,7 +1,8 @@
 """Cold start: ``import function_app`` vs importing its third-party dependencies alone.
 
 1. A fresh interpreter imports ``function_app`` and reports which third-party modules
-   that loaded (everything in ``sys.modules`` outside the standard library and this repo).
+   that loaded (everything in ``sys.modules`` outside the standard library and this repo's
+   own packages, the sample's or a fork's included).
 2. Fresh interpreters then alternately time ``import function_app`` and an import of
    exactly that list of third-party modules. The difference is what our own code costs.
 
@@ -18,7 +19,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OWN_PACKAGES = {"function_app", "shared", "chat", "bench", "tests", "devhost"}
+# This repository's own code: function_app and every package beside it (shared/, the chat sample
+# or a fork's own package, devhost/, ...), whatever the project holds.
+OWN_PACKAGES = {"function_app"} | {path.parent.name for path in ROOT.glob("*/__init__.py")}
 
 _LIST_DEPENDENCIES = """
 import sys, json

@@ -51,6 +51,7 @@ from tests.app_index import get_functions
 from tests.upstream_requests import (
     CONNECTION_STRING,
     ENDPOINT_HOST,
+    HUB,
     PRIMARY_KEY,
     connect_body,
     http_request,
@@ -61,7 +62,7 @@ Function = Callable[[func.HttpRequest], func.HttpResponse]
 
 
 def build_ours() -> dict[str, Function]:
-    hub = WebPubSubHub("chat", settings=load_settings({"WebPubSubConnectionString": CONNECTION_STRING}))
+    hub = WebPubSubHub(HUB, settings=load_settings({"WebPubSubConnectionString": CONNECTION_STRING}))
 
     @hub.on_connect
     def connect(event: ConnectEvent) -> ConnectResponse:
@@ -131,17 +132,17 @@ def new_connections(count: int) -> list[func.HttpRequest]:
 # Each case: our function's name and the requests, sent in turn (the baseline is
 # ``baseline`` for every case but OPTIONS, which ``baseline_validate`` answers).
 CASES: dict[str, tuple[str, list[func.HttpRequest]]] = {
-    "OPTIONS validate": ("chat_validate", [validate_request()]),
+    "OPTIONS validate": (f"{HUB}_validate", [validate_request()]),
     # Twice what the signature check remembers (EXPECTED_CACHE_SIZE connections per key,
     # two keys): each connect is hashed as a connection's first event is.
-    "connect": ("chat_connect", new_connections(4 * EXPECTED_CACHE_SIZE)),
-    "connected": ("chat_connected", [http_request("connected")]),
-    "text message": ("chat_message", [http_request("message", b"hello world", content_type="text/plain")]),
+    "connect": (f"{HUB}_connect", new_connections(4 * EXPECTED_CACHE_SIZE)),
+    "connected": (f"{HUB}_connected", [http_request("connected")]),
+    "text message": (f"{HUB}_message", [http_request("message", b"hello world", content_type="text/plain")]),
     "JSON custom event": (
-        "chat_chat",
+        f"{HUB}_chat",
         [http_request("chat", b'{"text":"hello world","n":1}', content_type="application/json")],
     ),
-    "disconnected": ("chat_disconnected", [http_request("disconnected", b'{"reason":null}')]),
+    "disconnected": (f"{HUB}_disconnected", [http_request("disconnected", b'{"reason":null}')]),
 }
 
 
@@ -181,7 +182,7 @@ def measure(events: int, batch: int = 100) -> list[tuple[str, float, float, floa
     rows = []
     for label, (name, requests) in CASES.items():
         mine_fn = ours[name]
-        base_fn = baseline_validate if name == "chat_validate" else baseline
+        base_fn = baseline_validate if name == f"{HUB}_validate" else baseline
         expected_status = _check_same_reply(label, mine_fn(requests[-1]), base_fn(requests[-1]))
         mine: list[float] = []
         base: list[float] = []

@@ -1,22 +1,25 @@
-"""Benchmark: what each way of writing a chat message to Azurite costs, one call at a time.
+"""Benchmark: what each way of writing to Table Storage costs a handler, one call at a time.
 
     python -m bench.table_ops [--calls 300] [--rounds 3] [--azurite disk|memory]
 
-The chat waits for one storage write before each broadcast (``HistoryStore.claim``) and does
-two more after it (``HistoryStore.save``). This measures, against one Azurite started here,
-the alternatives a faster design could use, each as wall time per call (p50/p90) and as CPU
-per call of this process (the SDK's Python, aiohttp, the kernel) and of Azurite:
+A handler that must act once per event (``shared.claims``) waits for one storage write before
+its side effect: the claim, one insert. What it stores besides (a chat message's history rows,
+a vote) can be written after it. This measures, against one Azurite started here, ``shared``'s
+calls and the alternatives a faster design could use, each as wall time per call (p50/p90) and
+as CPU per call of this process (the SDK's Python, aiohttp, the kernel) and of Azurite:
 
 * ``bare HTTP``: an unsigned aiohttp request that Azurite refuses (403) at once: the floor
   of any round trip to it from Python, with no SDK and no storage work;
-* ``claim``: ``HistoryStore.claim``, the handler's own code (one insert): the **baseline**;
+* ``claim``: ``shared.claims.claim`` on a ``shared.tables.Table`` (one insert): the **baseline**;
 * ``insert, trimmed pipeline``: the same insert through a ``TableClient`` without the
   policies a local client does not need (proxy, redirect, custom hook, network trace,
   tracing, HTTP logging), passed with the SDK's ``policies=`` option;
-* ``save``: ``HistoryStore.save``, the two history rows as two upserts side by side;
-* ``batch m+r``: the same two rows as one entity-group transaction;
-* ``batch claim+m+r``: the event row and both history rows as one transaction (creates):
-  everything in one round trip, before the broadcast.
+* ``2 upserts``: two rows written side by side with ``Table.upsert`` (what the chat does after
+  its broadcast: a message in both orders);
+* ``batch of 2``: the same two rows as one entity-group transaction;
+* ``batch claim+2``: the claim row and both rows as one transaction (creates): everything in
+  one round trip, before the side effect;
+* ``point read``: ``Table.get`` of one row.
 
 Rounds run the variants in turn (A B C ... A B C ...), so drift of the shared machine hits
 them alike; ratios are against ``claim``.
@@ -26,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import statistics
 import tempfile
@@ -41,7 +43,9 @@ import aiohttp
 from devhost.storage import ACCOUNT, RunningAzurite, start_azurite
 
 HOST = "127.0.0.1"
-ROOM = "bench"
+PARTITION = "bench"
+TABLE = "benchtable"
+STORAGE_SETTING = "BenchStorage"  # the shared.tables settings prefix, in this process only
 Call = Callable[[], Awaitable[object]]
 
 
@@ -66,66 +70,77 @@ async def measure(call: Call, calls: int, azurite_pid: int, sample: Sample) -> N
         await call()
         sample.walls.append(time.perf_counter() - started)
         sample.cpu += time.process_time() - cpu_started
-        await asyncio.sleep(0.002)  # one message at a time, as at a modest chat rate
+        await asyncio.sleep(0.002)  # one event at a time, as at a modest message rate
     sample.azurite_cpu += _process_cpu(azurite_pid) - azurite_before
 
 
 def variants(
-    storage: RunningAzurite, http: aiohttp.ClientSession, store: Any, trimmed: Any
-) -> dict[str, Call]:
-    """The calls to compare: ``store`` is the chat's ``HistoryStore``, ``trimmed`` a
-    ``TableClient`` with fewer policies; the batches go through the store's own client."""
+    storage: RunningAzurite, http: aiohttp.ClientSession, table: Any, trimmed: Any
+) -> tuple[dict[str, Call], str]:
+    """The calls to compare, and the key of the row ``point read`` reads: ``table`` is a
+    ``shared.tables.Table``, ``trimmed`` a ``TableClient`` with fewer policies; the batches go
+    through the table's own SDK client."""
     from azure.data.tables import UpdateMode
 
-    # This process only uses the history store: the hub's "no access key" error is not for it.
-    logging.getLogger("webpubsub").setLevel(logging.CRITICAL)
-    from chat import history
-    from chat.ids import new_message_id, reverse_key
+    from shared.claims import claim, claim_key
+    from shared.events import ConnectionContext
 
-    table = store._table  # noqa: SLF001 - a benchmark looks inside on purpose
-    bare_url = f"http://{storage.host}:{storage.port}/{ACCOUNT}/{ROOM}"
+    bare_url = f"http://{storage.host}:{storage.port}/{ACCOUNT}/{TABLE}"
+    fields = {"userId": "guest-bench", "name": "bench", "text": "hello", "time": "2026-01-01T00:00:00Z"}
+    read_key = uuid.uuid4().hex
 
-    def message() -> history.StoredMessage:
-        return history.StoredMessage(new_message_id(), "guest-bench", "bench", ROOM, "hello", "")
+    def context() -> ConnectionContext:
+        return ConnectionContext(
+            hub="bench",
+            connection_id="bench-connection",
+            event_name="message",
+            event_type="azure.webpubsub.user.message",
+            event_id=uuid.uuid4().hex,
+        )
 
-    def rows(m: history.StoredMessage) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        fields = {"id": m.id, "userId": m.user_id, "name": m.name, "text": m.text, "time": m.time}
+    def rows() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        key = uuid.uuid4().hex
         return (
-            {"PartitionKey": ROOM, "RowKey": history.event_key("bench", uuid.uuid4().hex), **fields},
-            {"PartitionKey": ROOM, "RowKey": history.MESSAGE + m.id, **fields},
-            {"PartitionKey": ROOM, "RowKey": history.REVERSED + reverse_key(m.id), **fields},
+            {"PartitionKey": PARTITION, "RowKey": claim_key("bench-connection", key), **fields},
+            {"PartitionKey": PARTITION, "RowKey": "m" + key, **fields},
+            {"PartitionKey": PARTITION, "RowKey": "r" + key, **fields},
         )
 
     async def bare() -> None:
         async with http.post(bare_url, json={"RowKey": "x"}) as response:
             await response.read()
 
-    async def claim() -> None:
-        assert await store.claim(message(), history.event_key("bench", uuid.uuid4().hex)) is None
+    async def claimed() -> None:
+        assert (await claim(table, PARTITION, context(), fields)).first
 
     async def trimmed_insert() -> None:
-        event, _, _ = rows(message())
+        event, _, _ = rows()
         await trimmed.create_entity(event, response_preference="return-no-content")
 
-    async def save() -> None:
-        await store.save(message())
+    async def two_upserts() -> None:
+        _, forward, backward = rows()
+        await asyncio.gather(table.upsert(forward), table.upsert(backward))
 
     async def batch_rows() -> None:
-        _, forward, backward = rows(message())
+        _, forward, backward = rows()
         mode = {"mode": UpdateMode.REPLACE}
-        await table.submit_transaction([("upsert", forward, mode), ("upsert", backward, mode)])
+        await table.client.submit_transaction([("upsert", forward, mode), ("upsert", backward, mode)])
 
     async def batch_all() -> None:
-        await table.submit_transaction([("create", row) for row in rows(message())])
+        await table.client.submit_transaction([("create", row) for row in rows()])
+
+    async def point_read() -> None:
+        assert await table.get(PARTITION, "m" + read_key) is not None
 
     return {
         "bare HTTP (403)": bare,
-        "claim (baseline)": claim,
+        "claim (baseline)": claimed,
         "insert, trimmed pipeline": trimmed_insert,
-        "save (2 upserts)": save,
-        "batch m+r": batch_rows,
-        "batch claim+m+r": batch_all,
-    }
+        "2 upserts": two_upserts,
+        "batch of 2": batch_rows,
+        "batch claim+2": batch_all,
+        "point read": point_read,
+    }, read_key
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -139,18 +154,16 @@ async def run(args: argparse.Namespace) -> None:
     )
     from azure.data.tables.aio import TableClient
 
-    # This process only uses the history store: the hub's "no access key" error is not for it.
-    logging.getLogger("webpubsub").setLevel(logging.CRITICAL)
-    from chat import history
+    from shared.closing import close_all
+    from shared.tables import _transport, get_table
 
     load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="bench-table-") as tmp:
         storage = await start_azurite(HOST, 0, None if args.azurite == "memory" else Path(tmp))
         try:
-            os.environ["ChatStorage"] = storage.connection_string  # this process only
-            store = history.get_store()
-            assert store is not None
-            await store.page(ROOM, before=None, after=None, limit=1)  # creates the table
+            os.environ[STORAGE_SETTING] = storage.connection_string  # this process only
+            table = get_table(STORAGE_SETTING, TABLE)
+            assert table is not None
             default = TableClient.from_connection_string(storage.connection_string, table_name="x")
             unneeded = (
                 ProxyPolicy,
@@ -164,18 +177,19 @@ async def run(args: argparse.Namespace) -> None:
             await default.close()
             trimmed = TableClient.from_connection_string(
                 storage.connection_string,
-                table_name=store._table.table_name,  # noqa: SLF001
-                transport=history._transport(),  # noqa: SLF001
+                table_name=TABLE,
+                transport=_transport(),  # shared.tables' own transport: no proxy lookups per call
                 policies=policies,
             )
             async with aiohttp.ClientSession() as http:
-                calls = variants(storage, http, store, trimmed)
+                calls, read_key = variants(storage, http, table, trimmed)
+                await table.upsert({"PartitionKey": PARTITION, "RowKey": "m" + read_key, "text": "x"})
                 samples = {name: Sample() for name in calls}
                 for _ in range(args.rounds):
                     for name, call in calls.items():
                         await measure(call, args.calls, storage.process.pid, samples[name])
             await trimmed.close()
-            await history.close_stores()
+            await close_all()  # the pooled table client, as the dev host does on stop
         finally:
             await storage.stop()
     load_after = " ".join(f"{v:.2f}" for v in os.getloadavg())

@@ -58,8 +58,8 @@ def viewing(context: ConnectionContext) -> Viewing:
     if isinstance(room, str):
         if kind in (Kind.PRIVATE.value, Kind.DM.value) and kind_of_id(room) is Kind(kind):
             role = state.get(ROLE_KEY)
-            known = isinstance(role, str) and role in _ROLES
-            return Viewing(room, Kind(kind), Role(role) if known else Role.MEMBER)
+            known = Role(role) if isinstance(role, str) and role in _ROLES else Role.MEMBER
+            return Viewing(room, Kind(kind), known)
         if room in allowed_rooms():
             return Viewing(room, Kind.PUBLIC, Role.MEMBER)
     return Viewing(default_room(), Kind.PUBLIC, Role.MEMBER)

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from shared import get_service_client
+from shared.logsafe import log_safe
 
 from .app import HUB
 
@@ -47,7 +48,7 @@ async def move(connection_id: str, old: str, new: str) -> None:
             try:
                 await client.add_connection_to_group(old, connection_id)
             except AzureError:
-                LOGGER.warning("could not put connection=%s back into its room", connection_id)
+                LOGGER.warning("could not put connection=%s back into its room", log_safe(connection_id))
         raise
 
 

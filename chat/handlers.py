@@ -43,6 +43,7 @@ from shared import (
     UserEvent,
 )
 from shared.identity import is_guest
+from shared.logsafe import log_safe
 from shared.negotiate import signed_name
 
 from . import access, groups, history, limits, unread
@@ -65,6 +66,7 @@ HISTORY_MAX_LIMIT = 100
 NOT_ALLOWED = "no such room, or you are not a member"
 NO_LONGER = "you are no longer a member of this room"
 REMOVED_REASON = "you were removed from the room"
+MAX_USER_ID_LENGTH = 256  # negotiate's ids are at most 145 characters (a provider and a principal id)
 
 
 def room_of(context: ConnectionContext) -> str:
@@ -81,6 +83,8 @@ async def connect(event: ConnectEvent) -> ConnectResponse | ConnectErrorResponse
     user_id = event.context.user_id or event.claim("sub")
     if not user_id:
         return ConnectErrorResponse(status=401, detail="sign in first")
+    if len(user_id) > MAX_USER_ID_LENGTH:  # it may become the name in the state (4 KiB at most)
+        return ConnectErrorResponse(status=400, detail="user id too long")
     if is_guest(user_id) and not allow_guests():
         return ConnectErrorResponse(status=401, detail="sign in first")
     requested = (event.query.get("room") or [viewing(event.context).room_id])[0]
@@ -88,7 +92,7 @@ async def connect(event: ConnectEvent) -> ConnectResponse | ConnectErrorResponse
     try:
         allowed = await access.check(rooms, requested, user_id)
     except AzureError:
-        LOGGER.warning("access check failed at connect connection=%s", event.context.connection_id)
+        LOGGER.warning("access check failed at connect connection=%s", log_safe(event.context.connection_id))
         return ConnectErrorResponse(status=500, detail="try again")
     if allowed is None:
         return ConnectErrorResponse(status=403, detail=NOT_ALLOWED)
@@ -117,7 +121,9 @@ async def _quietly(what: str, context: ConnectionContext, *steps: Any) -> None:
     results = await asyncio.gather(*steps, return_exceptions=True)
     for result in results:
         if isinstance(result, AzureError):
-            LOGGER.warning("%s failed connection=%s: %s", what, context.connection_id, type(result).__name__)
+            LOGGER.warning(
+                "%s failed connection=%s: %s", what, log_safe(context.connection_id), type(result).__name__
+            )
         elif isinstance(result, BaseException):
             raise result
 
@@ -213,22 +219,26 @@ async def _chat(event: UserEvent) -> EventResponse | None:
         try:
             earlier = await store.claim(message, context)
         except AzureError:
-            LOGGER.warning("storing a message failed connection=%s", context.connection_id, exc_info=True)
+            LOGGER.warning(
+                "storing a message failed connection=%s", log_safe(context.connection_id), exc_info=True
+            )
             return error("message not saved, try again")
         if earlier is not None:  # the service retried an event we handled: nothing more to do
-            LOGGER.info("duplicate event, not sent again: connection=%s", context.connection_id)
+            LOGGER.info("duplicate event, not sent again: connection=%s", log_safe(context.connection_id))
             return None
     elif where.has_members:
         return error(NO_LONGER)
     try:
         await broadcast(message.room, message.to_json())
     except AzureError:
-        LOGGER.warning("broadcast failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("broadcast failed connection=%s", log_safe(context.connection_id), exc_info=True)
         if store is not None:
             try:
                 await store.forget(message, context)
             except AzureError:
-                LOGGER.warning("could not remove an undelivered message connection=%s", context.connection_id)
+                LOGGER.warning(
+                    "could not remove an undelivered message connection=%s", log_safe(context.connection_id)
+                )
         return error("message not delivered, try again")
     if store is not None and rooms is not None:
         # After the broadcast, so the room is not kept waiting for it. If the history write
@@ -286,7 +296,9 @@ async def history_event(event: UserEvent) -> EventResponse:
                 access.still_member(rooms, where, context.user_id or ""),
             )
         except AzureError:
-            LOGGER.warning("reading history failed connection=%s", context.connection_id, exc_info=True)
+            LOGGER.warning(
+                "reading history failed connection=%s", log_safe(context.connection_id), exc_info=True
+            )
             return error("history is unavailable, try again", next_state)
         if not allowed:
             return error(NO_LONGER, next_state)
@@ -363,7 +375,7 @@ async def members_event(event: UserEvent) -> EventResponse:
                 return error(NO_LONGER, next_state)
             members = found
     except AzureError:
-        LOGGER.warning("listing members failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("listing members failed connection=%s", log_safe(context.connection_id), exc_info=True)
         return error("members are unavailable, try again", next_state)
     return EventResponse(
         data={"kind": "members", "room": where.room_id, "members": members}, state=next_state
@@ -387,6 +399,6 @@ async def typing_event(event: UserEvent) -> EventResponse | None:
             return error(NO_LONGER, next_state)
         await broadcast(notice.room, notice.to_json(), excluded=[context.connection_id])
     except AzureError:
-        LOGGER.warning("typing notice failed connection=%s", context.connection_id)
+        LOGGER.warning("typing notice failed connection=%s", log_safe(context.connection_id))
         return None
     return EventResponse(state=next_state)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from typing import TypeGuard
 
-ID_PATTERN = re.compile(r"^[0-9]{13}[0-9a-f]{8}$")
+ID_PATTERN = re.compile(r"[0-9]{13}[0-9a-f]{8}")  # fullmatch: "$" would accept a trailing "\n"
 _MAX_MS = 10**13 - 1
 _MAX_RANDOM = 0xFFFFFFFF
 
@@ -22,8 +23,8 @@ def new_message_id(now_ms: int | None = None) -> str:
     return f"{ms:013d}{secrets.randbits(32):08x}"
 
 
-def is_message_id(value: object) -> bool:
-    return isinstance(value, str) and ID_PATTERN.match(value) is not None
+def is_message_id(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
 
 
 def reverse_key(message_id: str) -> str:

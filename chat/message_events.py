@@ -16,6 +16,7 @@ from typing import Any
 from azure.core.exceptions import AzureError
 
 from shared import ConnectionContext, EventResponse, UserEvent, claims
+from shared.logsafe import log_safe
 
 from . import access, groups, history, reactions, unread
 from .access import Viewing, viewing
@@ -79,7 +80,7 @@ async def edit_event(event: UserEvent) -> EventResponse | None:
     except _NotMember:
         return error(NO_LONGER, next_state)
     except AzureError:
-        LOGGER.warning("editing failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("editing failed connection=%s", log_safe(context.connection_id), exc_info=True)
         raise  # a 500: the service retries, and the retry finishes the edit
     if claim.first:
         notice = {
@@ -126,7 +127,7 @@ async def delete_event(event: UserEvent) -> EventResponse | None:
     except _NotMember:
         return error(NO_LONGER, next_state)
     except AzureError:
-        LOGGER.warning("deleting failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("deleting failed connection=%s", log_safe(context.connection_id), exc_info=True)
         raise
     if claim.first:
         await groups.to_room(where.room_id, {"kind": "deleted", "id": message_id, "room": where.room_id})
@@ -163,7 +164,7 @@ async def react_event(event: UserEvent) -> EventResponse | None:
     except (reactions.TooManyReactions, reactions.Busy) as refusal:
         return error(str(refusal), next_state)
     except AzureError:
-        LOGGER.warning("reacting failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("reacting failed connection=%s", log_safe(context.connection_id), exc_info=True)
         raise
     if claim.first and changed:
         notice = {
@@ -203,6 +204,6 @@ async def read_event(event: UserEvent) -> EventResponse | None:
         count = (await unread.counts(rooms.table, room_id, {user_id: marker}))[user_id]
         await groups.to_user(user_id, unread.notice(room_id, count))
     except AzureError:
-        LOGGER.warning("marking read failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("marking read failed connection=%s", log_safe(context.connection_id), exc_info=True)
         return error("could not mark as read, try again", next_state)
     return EventResponse(state=next_state)

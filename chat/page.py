@@ -115,7 +115,8 @@ def _redirect(location: str) -> func.HttpResponse:
 
 def _path_of(req: func.HttpRequest) -> str:
     # One leading slash: "//host/..." would be a protocol-relative URL in a Location header.
-    return "/" + urlsplit(req.url).path.lstrip("/")
+    path: str = urlsplit(req.url).path
+    return "/" + path.lstrip("/")
 
 
 @blueprint.function_name("index")

@@ -17,6 +17,7 @@ is counted. ``version`` grows by one per change, so clients keep the newest broa
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 from typing import Any, NamedTuple
@@ -161,7 +162,7 @@ async def react(
         }
         try:
             if etag is None:
-                await table.run(lambda row=entity: table.client.create_entity(row))
+                await table.run(functools.partial(table.client.create_entity, entity))
             else:
                 await table.client.update_entity(
                     entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified

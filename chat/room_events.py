@@ -18,6 +18,7 @@ from azure.core.exceptions import AzureError
 
 from shared import EventResponse, UserEvent
 from shared.identity import is_guest
+from shared.logsafe import log_safe
 from shared.names import InvalidName, normalize_name
 
 from . import access, groups, unread
@@ -102,7 +103,7 @@ async def rooms_event(event: UserEvent) -> EventResponse:
         everything = [access.Access(room, Role.MEMBER, None) for room in public] + private
         counts = await asyncio.gather(*(_unread(rooms, a.room, user_id, a.member) for a in everything))
     except AzureError:
-        LOGGER.warning("listing rooms failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("listing rooms failed connection=%s", log_safe(context.connection_id), exc_info=True)
         return error("rooms are unavailable, try again", next_state)
     listed = [
         describe(a.room, a.role, count, peer=a.room.peer_of(user_id))
@@ -142,7 +143,7 @@ async def open_event(event: UserEvent) -> EventResponse:
                 return error(NOT_ALLOWED, next_state)
         count = await _unread(rooms, allowed.room, user_id, allowed.member) if rooms is not None else 0
     except AzureError:
-        LOGGER.warning("opening a room failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("opening a room failed connection=%s", log_safe(context.connection_id), exc_info=True)
         return error("could not open the room, try again", next_state)
     if allowed.room.id != old:
         await asyncio.gather(exit_room(context, old, store), enter(context, allowed.room.id, store))
@@ -205,7 +206,7 @@ async def create_event(event: UserEvent) -> EventResponse:
             )
         )
     except AzureError:
-        LOGGER.warning("creating a room failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("creating a room failed connection=%s", log_safe(context.connection_id), exc_info=True)
         raise  # a 500: the service retries, and the retry finishes this room (its id is claimed)
     if claim.first:
         notices = [groups.to_user(user_id, _room_added(room, Role.OWNER, user_id))]
@@ -247,7 +248,7 @@ async def dm_event(event: UserEvent) -> EventResponse:
             rooms.add_member(room, Member(other, them.name, Role.MEMBER, added), peer=me),
         )
     except AzureError:
-        LOGGER.warning("starting a DM failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("starting a DM failed connection=%s", log_safe(context.connection_id), exc_info=True)
         raise
     if created and claim.first:
         await _send_all(
@@ -301,7 +302,7 @@ async def invite_event(event: UserEvent) -> EventResponse:
         member = Member(target, target_name, Role.MEMBER, unread.marker_at(now_ms()))
         new = await rooms.add_member(room, member)
     except AzureError:
-        LOGGER.warning("inviting failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("inviting failed connection=%s", log_safe(context.connection_id), exc_info=True)
         raise
     if new and claim.first:
         await _send_all(
@@ -359,7 +360,7 @@ async def remove_event(event: UserEvent) -> EventResponse:
         viewing_now = [c.connection_id for c in await groups.connections_in(room_id) if c.user_id == target]
         await groups.evict(target, room_id)
     except AzureError:
-        LOGGER.warning("removing failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("removing failed connection=%s", log_safe(context.connection_id), exc_info=True)
         raise
     if claim.first:
         await _send_all(
@@ -406,7 +407,7 @@ async def role_event(event: UserEvent) -> EventResponse:
         if them.role is not role and not await rooms.set_role(room_id, target, role):
             return error(f"{target} is not a member", next_state)
     except AzureError:
-        LOGGER.warning("changing a role failed connection=%s", context.connection_id, exc_info=True)
+        LOGGER.warning("changing a role failed connection=%s", log_safe(context.connection_id), exc_info=True)
         raise
     if them.role is not role and claim.first:
         changed = them._replace(role=role)

@@ -269,7 +269,7 @@ class RoomStore:
         try:
             await self.table.client.submit_transaction(operations)
         except TableTransactionError as failed:
-            code = str(failed.error_code or "")
+            code = str(getattr(failed, "error_code", None) or "")  # set by the SDK, not typed
             if code == "EntityAlreadyExists" and len(operations) == 2:
                 earlier = await self.table.get(room_id, operations[1][1]["RowKey"])
                 if earlier is not None:

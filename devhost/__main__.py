@@ -5,6 +5,8 @@ points the app's ``WebPubSubConnectionString`` at the emulator, its storage sett
 (``UseDevelopmentStorage=true``) at Azurite and the emulator's hubs (the ones the app serves)
 at the app, prints the app's GET routes and runs until Ctrl-C (SIGINT) or SIGTERM, then stops
 all three. Azurite keeps its data in ``.azurite/`` (git-ignored), so it survives a restart.
+Both servers answer only requests that name this machine in ``Host`` (and ``Origin``, when sent):
+loopback names, ``--host``, ``--public-host`` and each ``--allow-host NAME`` (``'*'``: any).
 
 Keys (optional, from the environment so they stay out of ``ps``): ``DEVHOST_ACCESS_KEY`` is the
 emulator's access key (default: the official emulator's well-known development key).
@@ -21,7 +23,7 @@ import sys
 from pathlib import Path
 
 from .emulator.config import ConfigError
-from .functions.__main__ import add_concurrency_option, log_concurrency
+from .functions.__main__ import add_allow_host_option, add_concurrency_option, log_concurrency
 from .functions.app import HOST_INFO
 from .functions.discovery import DiscoveryError
 from .functions.host_config import HostConfigError
@@ -109,6 +111,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "e.g. /api/wrong/{hub}/{event}: a misconfigured hub, for testing (default: the app's routes)",
     )
     add_concurrency_option(parser)
+    add_allow_host_option(parser)
     parser.add_argument(
         "--rest-latency-ms",
         type=float,
@@ -132,6 +135,7 @@ async def serve(args: argparse.Namespace) -> int:
         access_key=os.environ.get(ACCESS_KEY_VARIABLE) or None,
         app_access_key=os.environ.get(APP_ACCESS_KEY_VARIABLE) or None,
         max_concurrent_requests=args.concurrency,
+        allowed_hosts=tuple(args.allow_host),
         rest_latency_ms=max(args.rest_latency_ms, 0.0),
         storage=not args.no_storage,
         storage_port=args.storage_port,

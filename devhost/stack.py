@@ -73,6 +73,9 @@ class StackConfig:
     app_access_key: str | None = None
     # Invocations the dev host runs at once (Flex's perInstanceConcurrency); None: no limit.
     max_concurrent_requests: int | None = FROM_HOST_CONFIG
+    # Names both servers accept in Host/Origin besides loopback names, the bind address and
+    # public_host (--allow-host; "*": any).
+    allowed_hosts: tuple[str, ...] = ()
     rest_latency_ms: float = 0.0  # added to each emulator REST call (an in-region round trip)
     storage: bool = True  # run Azurite for the app's storage settings; False: as the settings say
     storage_port: int = DEFAULT_TABLE_PORT  # 0 picks a free port
@@ -190,6 +193,7 @@ async def start_stack(config: StackConfig) -> RunningStack:
         port=config.emulator_port,
         public_host=config.public_host,
         rest_latency=config.rest_latency_ms / 1000,
+        allowed_hosts=config.allowed_hosts,
     )
     if config.access_key is not None:
         emulator_config.access_key = config.access_key
@@ -217,6 +221,7 @@ async def start_stack(config: StackConfig) -> RunningStack:
             settings_path=config.settings_path,
             load_local_settings=config.load_local_settings,
             max_concurrent_requests=config.max_concurrent_requests,
+            allowed_hosts=(config.host, config.public_host, *config.allowed_hosts),
         )
         functions = await start_host(app, host=config.host, port=config.functions_port)
     except BaseException:

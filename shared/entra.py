@@ -231,6 +231,10 @@ def _bearer(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("missing bearer token")
+    # A JWT is ASCII; PyJWT would raise UnicodeEncodeError (a 500) on the lone surrogates the
+    # dev host makes of header bytes that are not UTF-8.
+    if not token.isascii():
+        raise InvalidToken()
     return token.strip()
 
 

@@ -115,7 +115,7 @@ class WebPubSubHub:
             env: where settings come from (default ``os.environ``).
         """
         self.name = name
-        self.blueprint = blueprint if blueprint is not None else func.Blueprint()  # type: ignore[no-untyped-call]
+        self.blueprint = blueprint if blueprint is not None else func.Blueprint()
         self._auth_level = auth_level
         self._env = env
         self._events: set[str] = set()

@@ -66,9 +66,10 @@ def served_hubs(routes: Iterable[tuple[str, Iterable[str] | None]]) -> dict[str,
     """The hubs an app serves and each hub's events, from its functions' (route, methods).
 
     A hub is a ``<hub>/validate`` route that answers ``OPTIONS`` (what ``WebPubSubHub``
-    registers first); its events are its other ``<hub>/<event>`` routes that take ``POST``
-    (the service posts every event). ``methods`` is ``None`` for a route that takes every
-    method. Names keep the case they were registered in.
+    registers first); its events are its other ``<hub>/<event>`` routes that take ``POST`` (how
+    the service delivers events: a ``GET`` route beside them, such as a hub's own negotiate
+    endpoint, is not one). ``methods`` is ``None`` for a route that takes every method. Names
+    keep the case they were registered in.
     """
     pairs = [
         (route.strip("/"), None if methods is None else {m.upper() for m in methods})
@@ -83,7 +84,7 @@ def served_hubs(routes: Iterable[tuple[str, Iterable[str] | None]]) -> dict[str,
     }
     for route, methods in pairs:
         hub, _, event = route.partition("/")
-        posted = methods is None or "POST" in methods
-        if hub in hubs and event and "/" not in event and event != VALIDATE_EVENT and posted:
+        takes_post = methods is None or "POST" in methods
+        if hub in hubs and event and "/" not in event and event != VALIDATE_EVENT and takes_post:
             hubs[hub].add(event)
     return {hub: frozenset(events) for hub, events in hubs.items()}

@@ -16,7 +16,7 @@ from shared.logsafe import MAX_LOGGED_CHARS, log_safe
 from tests.adapter import hub_app
 from tests.adapter.conftest import invoker
 from tests.devhost.conftest import APPS, isolated_process_state  # noqa: F401 - autouse fixture
-from tests.upstream_requests import CONNECTION_STRING, OTHER_KEY, http_request
+from tests.upstream_requests import CONNECTION_STRING, HUB, OTHER_KEY, http_request
 
 # Characters that end a line for some reader (logging handlers, editors, log viewers), drive a
 # terminal, reorder text, or cannot even be encoded for output.
@@ -69,7 +69,7 @@ def test_core_refusal_log_escapes_header_values(caplog: pytest.LogCaptureFixture
     forged = "1\x85[2099-01-01] INFO fake\u2028line\x1b[31m"
     request = http_request("connect", keys=(OTHER_KEY,), extra={"ce-id": forged})
     caplog.set_level(logging.INFO)
-    assert invoke("chat_connect", request).status_code == 401
+    assert invoke(f"{HUB}_connect", request).status_code == 401
     refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert len(refusals) == 1
     assert _is_inert(refusals[0])
@@ -81,7 +81,8 @@ async def test_dev_host_access_log_keeps_the_path_encoded_and_escaped(caplog: py
     forged = "/api/%0a[2099-01-01]%20GET%20/api/admin%20200%201ms/%1b[31m%e2%80%a8"
     async with running_host(create_app(APPS / "basic")) as host:
         reader, writer = await asyncio.open_connection("127.0.0.1", host.port)
-        writer.write(f"GET {forged}?code=secret HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        request = f"GET {forged}?code=secret HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        writer.write(request.encode())
         await reader.read()
         writer.close()
     access = [m for m in caplog.messages if m.startswith("GET ")]

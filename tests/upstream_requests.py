@@ -19,7 +19,7 @@ SECONDARY_KEY = "secondary-key-0123456789abcdefghijklmnopqrstuv"
 OTHER_KEY = "not-our-key-0123456789abcdefghijklmnopqrstuvwxyz"
 ENDPOINT_HOST = "wps-test.webpubsub.azure.com"
 CONNECTION_STRING = f"Endpoint=https://{ENDPOINT_HOST};AccessKey={PRIMARY_KEY};Version=1.0;"
-HUB = "chat"
+HUB = "demo"  # the hub of the requests built here (any name: the template knows no hub)
 
 SYSTEM_TYPES = {
     "connect": "azure.webpubsub.sys.connect",
@@ -87,15 +87,16 @@ def http_request(
     *,
     method: str = "POST",
     route: str | None = None,
+    hub: str = HUB,
     **header_options: Any,
 ) -> func.HttpRequest:
-    """A real ``func.HttpRequest`` as the Functions host would build it."""
+    """A real ``func.HttpRequest`` as the Functions host would build it (route ``<hub>/<event>``)."""
     import azure.functions as func
 
-    headers = event_headers(event, **header_options)
+    headers = event_headers(event, hub=hub, **header_options)
     return func.HttpRequest(
         method=method,
-        url=f"https://app.example/api/{route or f'{HUB}/{event}'}",
+        url=f"https://app.example/api/{route or f'{hub}/{event}'}",
         headers=headers,
         params={},
         route_params={},
@@ -103,12 +104,14 @@ def http_request(
     )
 
 
-def validate_request(origin: str | None = ENDPOINT_HOST, method: str = "OPTIONS") -> func.HttpRequest:
+def validate_request(
+    origin: str | None = ENDPOINT_HOST, method: str = "OPTIONS", hub: str = HUB
+) -> func.HttpRequest:
     import azure.functions as func
 
     headers = {"ce-awpsversion": "1.0"}
     if origin is not None:
         headers["WebHook-Request-Origin"] = origin
     return func.HttpRequest(
-        method=method, url=f"https://app.example/api/{HUB}/validate", headers=headers, params={}, body=b""
+        method=method, url=f"https://app.example/api/{hub}/validate", headers=headers, params={}, body=b""
     )

@@ -30,7 +30,7 @@ MAX_MESSAGE_BYTES = 1024 * 1024  # the service's 1 MB frame / message limit
 MIN_KEY_BYTES = 32
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z]+)\}")
-_HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_`,.\[\]]{0,127}$")
+_HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_`,.\[\]]{0,127}")  # fullmatch: "$" accepts a trailing "\n"
 
 
 class ConfigError(ValueError):
@@ -38,7 +38,7 @@ class ConfigError(ValueError):
 
 
 def is_valid_hub_name(name: str) -> bool:
-    return bool(_HUB_NAME.match(name))
+    return bool(_HUB_NAME.fullmatch(name))
 
 
 def check_access_key(key: str) -> str:

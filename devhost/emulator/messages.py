@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import Any
 
 from .outbound import OPCODE_TEXT, encode_frame, encode_message
+from .tokens import is_header_text
 
 JSON_PROTOCOL = "json.webpubsub.azure.v1"
 RELIABLE_JSON_PROTOCOL = "json.reliable.webpubsub.azure.v1"
@@ -284,8 +285,9 @@ def parse_request(frame: str) -> ClientRequest | None:
         return SendToGroup(_group(message), payload, _ack_id(message), message.get("noEcho") is True)
     if kind == "event":
         event = message.get("event")
-        if not isinstance(event, str) or not event or len(event) > 128:
-            raise ProtocolViolation("event must be a non-empty string")
+        # the name travels in ce-eventName: a control character would make the upstream call fail
+        if not isinstance(event, str) or not event or len(event) > 128 or not is_header_text(event):
+            raise ProtocolViolation("event must be a non-empty string without control characters")
         payload = Payload.from_json_field(message.get("dataType"), message.get("data"))
         return SendEvent(event, payload, _ack_id(message))
     if kind == "sequenceAck":

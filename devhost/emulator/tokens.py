@@ -49,15 +49,20 @@ class ClientIdentity:
     claims: dict[str, list[Any]] = field(default_factory=dict)
 
 
-def is_valid_user_id(user_id: str) -> bool:
-    """A user id must be UTF-8 text without control characters (it travels in ``ce-userId``)."""
-    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in user_id):
+def is_header_text(value: str) -> bool:
+    """UTF-8 text without control characters: what can travel in a ``ce-*`` header."""
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):
         return False
     try:
-        user_id.encode("utf-8")
+        value.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate from a JSON "\ud800" escape
         return False
     return True
+
+
+def is_valid_user_id(user_id: str) -> bool:
+    """A user id travels in ``ce-userId``."""
+    return is_header_text(user_id)
 
 
 def _normalise_aud(value: str) -> str:
@@ -82,6 +87,8 @@ def decode_token(token: str, keys: Sequence[str], *, now: float | None = None) -
     """Verify signature (any key) and ``exp``; return the claims. ``aud`` is checked by callers."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise TokenError("missing or oversized token")
+    if not token.isascii():  # a JWT is ASCII; PyJWT would fail to encode undecodable header bytes
+        raise TokenError("invalid token")
     # With an explicit clock, exp is checked below instead of against time.time().
     options = {"require": ["exp"], "verify_aud": False, "verify_iat": False, "verify_exp": now is None}
     last_error = "invalid token"

@@ -41,6 +41,7 @@ from shared.headers import (
     WEBHOOK_REQUEST_ORIGIN,
     build_cloud_event_headers,
 )
+from shared.logsafe import log_safe
 from shared.verify import build_signature
 
 from .config import EmulatorConfig, EventHandler
@@ -237,19 +238,20 @@ class UpstreamCaller:
         blocking: bool,
     ) -> UpstreamResult:
         delays = self._config.connect_retry_delays if blocking else self._config.upstream_retry_delays
+        shown = log_safe(event_name)  # clients name their events: logged (and in errors) escaped
         for attempt in range(len(delays) + 1):
             try:
                 result = await self._attempt(url, headers, body)
             except TimeoutError as exc:
-                raise UpstreamFailure(f"{event_name} timed out") from exc
+                raise UpstreamFailure(f"{shown} timed out") from exc
             except aiohttp.ClientError as exc:
                 if attempt >= len(delays):
-                    raise UpstreamFailure(f"{event_name} failed: {type(exc).__name__}") from exc
-                log.info("%s for %s: %s, retrying", event_name, connection_id, type(exc).__name__)
+                    raise UpstreamFailure(f"{shown} failed: {type(exc).__name__}") from exc
+                log.info("%s for %s: %s, retrying", shown, connection_id, type(exc).__name__)
             else:
                 if not (result.status == 408 or result.status >= 500) or attempt >= len(delays):
                     return result
-                log.info("%s for %s: status %s, retrying", event_name, connection_id, result.status)
+                log.info("%s for %s: status %s, retrying", shown, connection_id, result.status)
             await asyncio.sleep(delays[attempt])
         raise AssertionError("unreachable")  # the loop always returns or raises
 

@@ -3,7 +3,8 @@
 The port is ``--port``, else ``Host.LocalHttpPort`` from ``local.settings.json``, else 7071.
 ``--concurrency N`` lets at most N invocations run at once, like Flex Consumption's
 ``perInstanceConcurrency`` (default: ``extensions.http.maxConcurrentRequests`` in host.json, else
-no limit).
+no limit). Requests must name this machine in ``Host`` (and ``Origin``, when sent): loopback names,
+the ``--host`` address, and each ``--allow-host NAME`` (``'*'``: any).
 SIGINT/SIGTERM stop it gracefully: in-flight requests get a few seconds to finish.
 """
 
@@ -38,8 +39,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--module", default=DEFAULT_MODULE, help=f"app module (default {DEFAULT_MODULE})")
     add_concurrency_option(parser)
+    add_allow_host_option(parser)
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return parser.parse_args(argv)
+
+
+def add_allow_host_option(parser: argparse.ArgumentParser) -> None:
+    """``--allow-host NAME``: shared by this CLI and ``python -m devhost`` (where the emulator
+    takes it too)."""
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="accept this name in Host/Origin besides loopback names (repeatable; '*': any,"
+        " e.g. in a container)",
+    )
 
 
 def add_concurrency_option(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +84,7 @@ async def serve(args: argparse.Namespace) -> int:
             module=args.module,
             settings_path=args.settings,
             max_concurrent_requests=args.concurrency,
+            allowed_hosts=(args.host, *args.allow_host),
         )
     except (SettingsError, HostConfigError, DiscoveryError, RouteTemplateError) as exc:
         logger.error("Cannot start: %s", exc)

@@ -5,6 +5,12 @@ environment, read ``host.json``, and only then import the function app, so modul
 its settings. Function keys are not checked, as with ``func start``. Before serving, every
 function goes through the Python worker's index-time checks (``validation``): an app the worker
 would refuse is refused here too, at start.
+
+Unlike ``func start``, every route answers only requests whose ``Host`` (and ``Origin``, when
+sent) names this machine or an allowed host: the emulator's guard (``devhost.emulator.guard``),
+because a page that rebinds its own host name to 127.0.0.1 could otherwise post events signed
+with the emulator's public key, or fetch tokens from negotiate. Slow clients are cut off by the
+deadlines of ``deadlines.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +27,7 @@ from aiohttp import web
 
 from shared.logsafe import log_safe
 
+from ..emulator.guard import LoopbackGuard
 from .body_limit import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_BODY_BYTES_KEY,
@@ -30,6 +37,7 @@ from .body_limit import (
 )
 from .concurrency import InvocationLimiter
 from .conversion import build_request, build_response
+from .deadlines import REQUEST_DEADLINES_KEY, RequestDeadlines, body_too_slow, read_body_in_time
 from .discovery import OtherFunction, discover_functions, find_function_register, import_app_module
 from .home import HOME_PATH, home_page
 from .host_config import read_max_concurrent_requests, read_route_prefix
@@ -68,6 +76,7 @@ class HostInfo:
 HOST_INFO = web.AppKey("host_info", HostInfo)
 EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
 LIMITER = web.AppKey("limiter", InvocationLimiter)
+HOST_GUARD = web.AppKey("host_guard", LoopbackGuard)
 # Not read from host.json: tells create_app to use host.json / the app setting.
 FROM_HOST_CONFIG = 0
 
@@ -80,6 +89,8 @@ def create_app(
     load_local_settings: bool = True,
     max_body_bytes: int | None = None,
     max_concurrent_requests: int | None = FROM_HOST_CONFIG,
+    allowed_hosts: Iterable[str] = (),
+    deadlines: RequestDeadlines | None = None,
 ) -> web.Application:
     """Load settings, import the function app and return an aiohttp app serving its HTTP triggers.
 
@@ -94,6 +105,10 @@ def create_app(
         max_concurrent_requests: invocations allowed at once (one process is one instance, like
             Flex's ``perInstanceConcurrency``); excess requests wait. None: no limit. The default
             reads ``extensions.http.maxConcurrentRequests`` from host.json or the app setting.
+        allowed_hosts: names accepted in ``Host``/``Origin`` besides loopback ones (``localhost``,
+            ``*.localhost``, loopback addresses): the bind address and public host name;
+            ``"*"`` accepts any (the emulator's ``--allow-host``).
+        deadlines: how long a client has to send a request's head and body (default 30 s each).
 
     Raises:
         SettingsError, HostConfigError, DiscoveryError, RouteTemplateError: the app cannot be
@@ -120,14 +135,25 @@ def create_app(
         settings=settings,
         max_concurrent_requests=max_concurrent_requests,
     )
+    guard = LoopbackGuard(allowed_hosts)
     # client_max_size bounds bodies streamed without Content-Length; the middleware refuses the rest.
-    app = web.Application(client_max_size=body_limit, middlewares=[_access_log, refuse_oversized_bodies])
+    app = web.Application(
+        client_max_size=body_limit, middlewares=[_access_log, guard.middleware, refuse_oversized_bodies]
+    )
     app[HOST_INFO] = info
+    app[HOST_GUARD] = guard
+    app[REQUEST_DEADLINES_KEY] = deadlines or RequestDeadlines()
     app[MAX_BODY_BYTES_KEY] = body_limit
     app[LIMITER] = InvocationLimiter(max_concurrent_requests)
     app.cleanup_ctx.append(_executor_context)
-    app.router.add_route("*", "/{path:.*}", _dispatch, expect_handler=continue_unless_oversized)
+    app.router.add_route("*", "/{path:.*}", _dispatch, expect_handler=_expect_continue)
     return app
+
+
+async def _expect_continue(request: web.Request) -> None:
+    """``Expect: 100-continue`` runs before the middlewares: never invite a refused request's body."""
+    if request.app[HOST_GUARD].refusal(request.headers.get("Host"), request.headers.get("Origin")) is None:
+        await continue_unless_oversized(request)
 
 
 async def _executor_context(app: web.Application) -> AsyncIterator[None]:
@@ -167,7 +193,9 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         if path == HOME_PATH and request.method in ("GET", "HEAD"):
             return home_page(info.routes)  # the host's own page, as in Azure
         return web.Response(status=404)
-    body = await request.read()  # raises 413 above client_max_size
+    body = await read_body_in_time(request)  # raises 413 above client_max_size
+    if body is None:
+        return await body_too_slow(request)
     function = match.function
     invocation_id = new_invocation_id()
     started = time.perf_counter()

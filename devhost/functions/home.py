@@ -3,7 +3,8 @@
 The Azure Functions host answers ``GET /`` itself (its "your Functions app is up and running"
 page) because no function can claim a path outside the route prefix. The dev host does the
 same, and lists the parameterless GET routes as links, so ``http://localhost:7071/`` leads to
-the chat page (``/api/index``) instead of a blank 404.
+the app's pages (the chat's ``/api/index``, say) instead of a blank 404. A Web PubSub hub's event
+routes (``<hub>/validate`` answers GET too) are for the service, not for people: not listed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from html import escape
 
 from aiohttp import web
+
+from shared.routes import VALIDATE_EVENT, served_hubs
 
 from .route_table import RouteTable
 from .routes import SegmentKind
@@ -29,11 +32,16 @@ _PAGE = """<!doctype html>
 
 
 def plain_get_paths(routes: RouteTable) -> list[str]:
-    """Paths of GET routes without parameters, in route-table order (no duplicates)."""
+    """Paths of GET routes without parameters, in route-table order (no duplicates), except the
+    routes of the app's Web PubSub hubs."""
+    hubs = served_hubs((entry.function.route, entry.function.methods) for entry in routes.entries)
     paths: list[str] = []
     for entry in routes.entries:
         methods = entry.function.methods
         if methods is not None and "GET" not in methods:
+            continue
+        hub, _, event = entry.function.route.strip("/").partition("/")
+        if hub in hubs and (event == VALIDATE_EVENT or event in hubs[hub]):
             continue
         if any(segment.kind is not SegmentKind.LITERAL for segment in entry.template.segments):
             continue

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from .app import HOST_INFO, HostInfo
+from .deadlines import REQUEST_DEADLINES_KEY, RequestDeadlines
 
 logger = logging.getLogger("devhost.functions")
 
@@ -59,7 +60,12 @@ async def start_host(
         log_routes: log the function list like ``func start`` does.
     """
     # access_log=None: the app's middleware already writes one line per request.
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
+    # keepalive_timeout is the head deadline: a connection that has not completed a request
+    # this long after it opened (or after the last answer) is closed (deadlines.py).
+    head_deadline = app.get(REQUEST_DEADLINES_KEY, RequestDeadlines()).headers
+    runner = web.AppRunner(
+        app, access_log=None, shutdown_timeout=shutdown_timeout, keepalive_timeout=head_deadline
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

@@ -16,13 +16,14 @@ from shared import (
     UserEvent,
     WebPubSubHub,
 )
+from tests.upstream_requests import HUB
 
 calls: list[str] = []
 
 
 def build(env: dict[str, str]) -> func.FunctionApp:
     calls.clear()
-    hub = WebPubSubHub("chat", env=env)
+    hub = WebPubSubHub(HUB, env=env)
 
     @hub.on_connect
     def connect(event: ConnectEvent) -> ConnectResponse | ConnectErrorResponse:

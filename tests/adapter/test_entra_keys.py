@@ -25,7 +25,7 @@ from shared import ConnectedEvent, ConnectEvent, WebPubSubHub
 from shared import entra as entra_module
 from tests.app_index import get_functions
 from tests.entra_tokens import ORIGIN, entra_env, jwks, new_key, token
-from tests.upstream_requests import connect_body, http_request
+from tests.upstream_requests import HUB, connect_body, http_request
 
 TIMEOUT = 0.8  # the fetch timeout these tests set (the default is a few seconds)
 
@@ -81,7 +81,7 @@ Endpoint = Callable[[func.HttpRequest], func.HttpResponse | Awaitable[func.HttpR
 
 def entra_functions(url: str, seen: list[str]) -> dict[str, Endpoint]:
     """An Entra-only hub: ``connected`` is async (event loop), ``connect`` is sync (threads)."""
-    hub = WebPubSubHub("chat", env=entra_env(url))
+    hub = WebPubSubHub(HUB, env=entra_env(url))
 
     @hub.on_connected
     async def connected(event: ConnectedEvent) -> None:
@@ -112,7 +112,7 @@ async def test_a_hanging_key_endpoint_never_blocks_the_event_loop(
 ) -> None:
     endpoint.mode = "hang"
     seen: list[str] = []
-    connected = entra_functions(endpoint.url, seen)["chat_connected"]
+    connected = entra_functions(endpoint.url, seen)["demo_connected"]
     request = entra_request("connected", token(signing_key))
     lags: list[float] = []
 
@@ -143,7 +143,7 @@ async def test_sync_handlers_share_one_bounded_fetch_of_a_hanging_endpoint(
     """Sync functions run in the worker's thread pool: each waits at most the fetch timeout."""
     endpoint.mode = "hang"
     seen: list[str] = []
-    connect = entra_functions(endpoint.url, seen)["chat_connect"]
+    connect = entra_functions(endpoint.url, seen)["demo_connect"]
     request = entra_request("connect", token(signing_key))
     loop = asyncio.get_running_loop()
     start = time.monotonic()
@@ -159,7 +159,7 @@ async def test_random_key_ids_do_not_cause_a_fetch_each(
     endpoint: KeyEndpoint, signing_key: rsa.RSAPrivateKey
 ) -> None:
     seen: list[str] = []
-    connected = entra_functions(endpoint.url, seen)["chat_connected"]
+    connected = entra_functions(endpoint.url, seen)["demo_connected"]
     assert await call_async(connected, entra_request("connected", token(signing_key))) == 204
     assert endpoint.fetches == 1
     for _ in range(21):
@@ -175,7 +175,7 @@ async def test_a_failed_fetch_is_retried_only_after_the_cooldown(
 ) -> None:
     monkeypatch.setattr(entra_module, "FAILURE_COOLDOWN_SECONDS", 3600, raising=False)
     endpoint.mode = "fail"
-    connected = entra_functions(endpoint.url, [])["chat_connected"]
+    connected = entra_functions(endpoint.url, [])["demo_connected"]
     request = entra_request("connected", token(signing_key))
     for _ in range(5):
         assert await call_async(connected, request) == 401
@@ -190,7 +190,7 @@ async def test_a_newly_published_key_is_used_after_the_refetch_interval(
     endpoint: KeyEndpoint, signing_key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(entra_module, "UNKNOWN_KID_REFETCH_SECONDS", 3600, raising=False)
-    connected = entra_functions(endpoint.url, [])["chat_connected"]
+    connected = entra_functions(endpoint.url, [])["demo_connected"]
     assert await call_async(connected, entra_request("connected", token(signing_key))) == 204
     rotated = new_key()
     endpoint.document = jwks((signing_key, "k1"), (rotated, "k2"))

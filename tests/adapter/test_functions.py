@@ -17,6 +17,7 @@ from tests.adapter.conftest import Invoke, invoker
 from tests.app_index import get_functions
 from tests.upstream_requests import (
     CONNECTION_STRING,
+    HUB,
     OTHER_KEY,
     PRIMARY_KEY,
     connect_body,
@@ -32,20 +33,20 @@ def test_one_function_per_event_with_routes_methods_and_auth_levels(app: func.Fu
         for f in functions
     }
     assert found == {
-        "chat_validate": ("chat/validate", ["GET", "OPTIONS"]),
-        "chat_connect": ("chat/connect", ["POST"]),
-        "chat_connected": ("chat/connected", ["POST"]),
-        "chat_message": ("chat/message", ["POST"]),
-        "chat_boom": ("chat/boom", ["POST"]),
-        "chat_wrong": ("chat/wrong", ["POST"]),
-        "chat_joined": ("chat/joined", ["POST"]),
-        "chat_disconnected": ("chat/disconnected", ["POST"]),
+        "demo_validate": ("demo/validate", ["GET", "OPTIONS"]),
+        "demo_connect": ("demo/connect", ["POST"]),
+        "demo_connected": ("demo/connected", ["POST"]),
+        "demo_message": ("demo/message", ["POST"]),
+        "demo_boom": ("demo/boom", ["POST"]),
+        "demo_wrong": ("demo/wrong", ["POST"]),
+        "demo_joined": ("demo/joined", ["POST"]),
+        "demo_disconnected": ("demo/disconnected", ["POST"]),
     }
     assert {f.get_trigger().auth_level for f in functions} == {func.AuthLevel.ANONYMOUS}
 
 
 def test_signed_connect_is_accepted_and_answered(invoke: Invoke) -> None:
-    response = invoke("chat_connect", http_request("connect", connect_body()))
+    response = invoke("demo_connect", http_request("connect", connect_body()))
     assert response.status_code == 200
     assert json.loads(response.get_body()) == {"userId": "alice", "groups": ["lobby"]}
     state = response.headers["ce-connectionState"]
@@ -55,7 +56,7 @@ def test_signed_connect_is_accepted_and_answered(invoke: Invoke) -> None:
 
 def test_connect_rejection_keeps_its_status(invoke: Invoke) -> None:
     body = connect_body(claims={"role": ["banned"]})
-    response = invoke("chat_connect", http_request("connect", body))
+    response = invoke("demo_connect", http_request("connect", body))
     assert (response.status_code, response.get_body()) == (403, b"banned")
 
 
@@ -64,7 +65,7 @@ def test_async_handler_reply_and_state_round_trip(invoke: Invoke) -> None:
     request = http_request(
         "message", b"hello", content_type="text/plain", extra={"ce-connectionState": state}
     )
-    response = invoke("chat_message", request)
+    response = invoke("demo_message", request)
     assert response.status_code == 200
     assert response.get_body() == b"echo:hello"
     assert response.mimetype == "text/plain" or response.headers["Content-Type"] == "text/plain"
@@ -74,29 +75,29 @@ def test_async_handler_reply_and_state_round_trip(invoke: Invoke) -> None:
 
 def test_connected_returns_204_and_sees_state(invoke: Invoke) -> None:
     state = base64.b64encode(b'{"room":"random"}').decode()
-    response = invoke("chat_connected", http_request("connected", extra={"ce-connectionState": state}))
+    response = invoke("demo_connected", http_request("connected", extra={"ce-connectionState": state}))
     assert response.status_code == 204
     assert hub_app.calls == ["connected:random"]
 
 
 def test_group_presence_route(invoke: Invoke) -> None:
-    response = invoke("chat_joined", http_request("joined", b'{"group":"g1"}'))
+    response = invoke("demo_joined", http_request("joined", b'{"group":"g1"}'))
     assert response.status_code == 204 and hub_app.calls == ["joined:g1"]
 
 
 @pytest.mark.parametrize(
     ("function", "request_", "status"),
     [
-        ("chat_connect", http_request("connect", connect_body(), keys=()), 401),
-        ("chat_connect", http_request("connect", connect_body(), keys=(OTHER_KEY,)), 401),
-        ("chat_connect", http_request("connect", connect_body(), keys=(), user_id="admin"), 401),
-        ("chat_connect", http_request("connect", connect_body(), origin="evil.example"), 403),
-        ("chat_connect", http_request("connect", b"[1,2"), 400),
-        ("chat_connect", http_request("connected"), 400),  # wrong route for the event
-        ("chat_message", http_request("message", b"x", content_type="application/xml"), 415),
-        ("chat_message", http_request("message", b"x" * (1024 * 1024 + 1), content_type="text/plain"), 413),
-        ("chat_connected", http_request("connected", extra={"ce-connectionState": "!!"}), 400),
-        ("chat_connected", http_request("connected", hub="other"), 400),
+        ("demo_connect", http_request("connect", connect_body(), keys=()), 401),
+        ("demo_connect", http_request("connect", connect_body(), keys=(OTHER_KEY,)), 401),
+        ("demo_connect", http_request("connect", connect_body(), keys=(), user_id="admin"), 401),
+        ("demo_connect", http_request("connect", connect_body(), origin="evil.example"), 403),
+        ("demo_connect", http_request("connect", b"[1,2"), 400),
+        ("demo_connect", http_request("connected"), 400),  # wrong route for the event
+        ("demo_message", http_request("message", b"x", content_type="application/xml"), 415),
+        ("demo_message", http_request("message", b"x" * (1024 * 1024 + 1), content_type="text/plain"), 413),
+        ("demo_connected", http_request("connected", extra={"ce-connectionState": "!!"}), 400),
+        ("demo_connected", http_request("connected", hub="other"), 400),
     ],
 )
 def test_refusals_through_the_adapter(
@@ -112,7 +113,7 @@ def test_handler_exception_is_a_generic_500_and_is_logged_with_ids(
 ) -> None:
     caplog.set_level(logging.INFO)
     response = invoke(
-        "chat_boom", http_request("boom", b"payload", content_type="text/plain", connection_id="c-77")
+        "demo_boom", http_request("boom", b"payload", content_type="text/plain", connection_id="c-77")
     )
     assert (response.status_code, response.get_body()) == (500, b"internal error")
     record = next(r for r in caplog.records if "handler raised" in r.getMessage())
@@ -120,16 +121,16 @@ def test_handler_exception_is_a_generic_500_and_is_logged_with_ids(
 
 
 def test_wrong_handler_result_is_a_500(invoke: Invoke) -> None:
-    response = invoke("chat_wrong", http_request("wrong", b"x", content_type="text/plain"))
+    response = invoke("demo_wrong", http_request("wrong", b"x", content_type="text/plain"))
     assert (response.status_code, response.get_body()) == (500, b"internal error")
 
 
 def test_validate_answers_only_allowed_origins(invoke: Invoke) -> None:
-    ok = invoke("chat_validate", validate_request())
+    ok = invoke("demo_validate", validate_request())
     assert ok.status_code == 200 and ok.headers["WebHook-Allowed-Origin"] == "wps-test.webpubsub.azure.com"
-    assert invoke("chat_validate", validate_request("evil.example")).status_code == 403
-    assert invoke("chat_validate", validate_request(None)).status_code == 400
-    assert invoke("chat_validate", validate_request(method="GET")).status_code == 200
+    assert invoke("demo_validate", validate_request("evil.example")).status_code == 403
+    assert invoke("demo_validate", validate_request(None)).status_code == 400
+    assert invoke("demo_validate", validate_request(method="GET")).status_code == 200
 
 
 def test_no_settings_means_every_event_is_refused_and_the_reason_is_logged(
@@ -137,7 +138,7 @@ def test_no_settings_means_every_event_is_refused_and_the_reason_is_logged(
 ) -> None:
     invoke = invoker(hub_app.build({}))
     caplog.set_level(logging.INFO)
-    response = invoke("chat_connect", http_request("connect", connect_body()))
+    response = invoke("demo_connect", http_request("connect", connect_body()))
     assert response.status_code == 401
     assert any("every event will be refused" in r.getMessage() for r in caplog.records)
     assert hub_app.calls == []
@@ -146,7 +147,7 @@ def test_no_settings_means_every_event_is_refused_and_the_reason_is_logged(
 def test_dev_override_is_logged_loudly(caplog: pytest.LogCaptureFixture) -> None:
     invoke = invoker(hub_app.build({"WebPubSubAllowUnauthenticated": "true"}))
     caplog.set_level(logging.INFO)
-    response = invoke("chat_connect", http_request("connect", connect_body(), keys=()))
+    response = invoke("demo_connect", http_request("connect", connect_body(), keys=()))
     assert response.status_code == 200
     assert any(r.levelno == logging.WARNING and "UNAUTHENTICATED" in r.getMessage() for r in caplog.records)
 
@@ -195,7 +196,7 @@ def test_a_user_event_named_like_a_system_event_never_reaches_the_system_handler
     request = http_request(
         name, b"hi", content_type="text/plain", extra={"ce-type": f"azure.webpubsub.user.{name}"}
     )
-    response = invoke(f"chat_{name}", request)
+    response = invoke(f"demo_{name}", request)
     assert response.status_code == 400
     assert f"reserved name '{name}'" in response.get_body().decode()
     assert hub_app.calls == []
@@ -211,7 +212,7 @@ def test_a_signed_connect_with_non_utf8_header_bytes_is_a_400(invoke: Invoke, he
         mac = hmac.new(PRIMARY_KEY.encode(), undecodable.encode("utf-8", "surrogateescape"), hashlib.sha256)
         extra = {"ce-signature": f"sha256={mac.hexdigest()}"}
         request = http_request("connect", connect_body(), connection_id=undecodable, keys=(), extra=extra)
-    response = invoke("chat_connect", request)
+    response = invoke("demo_connect", request)
     assert (response.status_code, response.get_body()) == (
         400,
         f"invalid header {header}: not valid UTF-8".encode(),
@@ -220,7 +221,7 @@ def test_a_signed_connect_with_non_utf8_header_bytes_is_a_400(invoke: Invoke, he
 
 
 def test_a_reply_that_cannot_be_encoded_is_a_logged_generic_500(caplog: pytest.LogCaptureFixture) -> None:
-    hub = WebPubSubHub("chat", env={"WebPubSubConnectionString": CONNECTION_STRING})
+    hub = WebPubSubHub(HUB, env={"WebPubSubConnectionString": CONNECTION_STRING})
 
     @hub.on_connect
     def connect(event: ConnectEvent) -> ConnectResponse:
@@ -230,7 +231,7 @@ def test_a_reply_that_cannot_be_encoded_is_a_logged_generic_500(caplog: pytest.L
     app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
     app.register_functions(hub.blueprint)
     caplog.set_level(logging.INFO)
-    response = invoker(app)("chat_connect", http_request("connect", connect_body(), connection_id="c-9"))
+    response = invoker(app)("demo_connect", http_request("connect", connect_body(), connection_id="c-9"))
     assert (response.status_code, response.get_body()) == (500, b"internal error")
     record = next(r for r in caplog.records if "reply could not be built" in r.getMessage())
     assert record.levelno == logging.ERROR and "connection=c-9" in record.getMessage()
@@ -241,9 +242,9 @@ def test_secrets_never_reach_the_logs(invoke: Invoke, caplog: pytest.LogCaptureF
     forged = http_request(
         "connect", connect_body(), keys=(OTHER_KEY,), extra={"Authorization": "Bearer tok-123"}
     )
-    invoke("chat_connect", forged)
-    invoke("chat_boom", http_request("boom", b"x", content_type="text/plain"))
-    invoke("chat_connect", http_request("connect", connect_body()))
+    invoke("demo_connect", forged)
+    invoke("demo_boom", http_request("boom", b"x", content_type="text/plain"))
+    invoke("demo_connect", http_request("connect", connect_body()))
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert text  # something was logged
     for secret in (PRIMARY_KEY, OTHER_KEY, "tok-123", "sha256="):
@@ -263,9 +264,9 @@ def test_duplicate_and_reserved_event_names_are_rejected_at_registration() -> No
 @pytest.mark.parametrize(
     ("function", "request_", "content_type"),
     [
-        ("chat_connect", http_request("connect", connect_body()), "application/json"),
-        ("chat_message", http_request("message", b"hi", content_type="text/plain"), "text/plain"),
-        ("chat_connect", http_request("connect", connect_body(), keys=()), "text/plain; charset=utf-8"),
+        ("demo_connect", http_request("connect", connect_body()), "application/json"),
+        ("demo_message", http_request("message", b"hi", content_type="text/plain"), "text/plain"),
+        ("demo_connect", http_request("connect", connect_body(), keys=()), "text/plain; charset=utf-8"),
     ],
     ids=["json-reply", "text-reply", "refusal"],
 )

@@ -27,7 +27,7 @@ import azure.functions as func
 from shared import ConnectEvent, ConnectResponse, WebPubSubHub
 
 calls = []
-hub = WebPubSubHub("chat", env={"WebPubSubConnectionString": %r})
+hub = WebPubSubHub("demo", env={"WebPubSubConnectionString": %r})
 
 
 @hub.on_connect
@@ -61,11 +61,11 @@ def raw_connect(port: int, user_id: bytes, connection_id: bytes = b"conn-1") -> 
     signature = hmac.new(PRIMARY_KEY.encode(), connection_id, hashlib.sha256).hexdigest()
     body = connect_body()
     lines = [
-        b"POST /api/chat/connect HTTP/1.1",
+        b"POST /api/demo/connect HTTP/1.1",
         b"Host: 127.0.0.1:%d" % port,
         b"ce-specversion: 1.0",
         b"ce-type: azure.webpubsub.sys.connect",
-        b"ce-hub: chat",
+        b"ce-hub: demo",
         b"ce-connectionId: " + connection_id,
         b"ce-eventName: connect",
         b"ce-id: 1",

@@ -1,7 +1,8 @@
 """The emulator's inspector page in headless Chromium, against the real stack.
 
 Two real clients (the official Python client SDK and a raw aiohttp WebSocket, both
-negotiating through the function app) chat while the inspector is open: their upstream
+negotiating through the function app: the template's test app, hub ``relay``) talk while the
+inspector is open: their upstream
 calls, REST calls and frames must show up within a second, as text, and no secret (the
 access key, a client token, a ``ce-signature``) may reach the page's DOM or its stream.
 """
@@ -21,10 +22,12 @@ from shared.verify import build_signature
 from tests.e2e.clients import JSON_SUBPROTOCOL, RawClient, SdkClient
 from tests.e2e.stack_process import StackProcess
 
-from .pages import ARTIFACTS, WAIT_MS
+from .chromium import ARTIFACTS, WAIT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
+HUB = "relay"  # the app's only hub
+LOBBY = {"room": "lobby"}
 XSS = "<img src=x onerror=alert(1)>"
 LIVE_WITHIN = 1.0  # seconds from a client's send to the inspector showing it
 
@@ -108,7 +111,7 @@ def remaining_ms(deadline: float) -> float:
     return max(1.0, (deadline - time.monotonic()) * 1000)
 
 
-async def test_inspector_shows_two_clients_chatting_live_with_secrets_redacted(
+async def test_inspector_shows_two_clients_talking_live_with_secrets_redacted(
     browser: Any, stack: StackProcess, http: aiohttp.ClientSession, client_urls: list[str]
 ) -> None:
     from playwright.async_api import expect
@@ -129,37 +132,37 @@ async def test_inspector_shows_two_clients_chatting_live_with_secrets_redacted(
         csp = response.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "default-src 'none'" in csp and "unsafe" not in csp
         await expect(page.locator("#live")).to_have_text("live", timeout=WAIT_MS)
-        chat_hub = page.locator('#hubs article[data-hub="chat"]')
-        await expect(chat_hub.locator("h3")).to_have_text("chat")
-        await expect(chat_hub.locator("table").first).to_contain_text("/api/{hub}/{event}")
-        await expect(chat_hub.locator("table").first).to_contain_text("connect, connected, disconnected")
+        hub = page.locator(f'#hubs article[data-hub="{HUB}"]')
+        await expect(hub.locator("h3")).to_have_text(HUB)
+        await expect(hub.locator("table").first).to_contain_text("/api/{hub}/{event}")
+        await expect(hub.locator("table").first).to_contain_text("connect, connected, disconnected")
 
         # Two real clients join: their connect/connected calls and their rows appear live.
         started = time.monotonic()
-        alice = await SdkClient.connect(http, stack, f"alice{names}")
-        bob = await RawClient.connect(http, stack, f"bob{names}", subprotocol=JSON_SUBPROTOCOL)
+        alice = await SdkClient.connect(http, stack, f"alice{names}", params=LOBBY)
+        bob = await RawClient.connect(http, stack, f"bob{names}", subprotocol=JSON_SUBPROTOCOL, params=LOBBY)
         deadline = time.monotonic() + LIVE_WITHIN
         for user in (alice.user_id, bob.user_id):
             await expect(inspector.traffic("upstream", event="connected", has_text=user)).to_have_count(
                 1, timeout=remaining_ms(deadline)
             )
-            row = page.locator('#hubs article[data-hub="chat"] table.connections tr', has_text=user)
+            row = page.locator(f'#hubs article[data-hub="{HUB}"] table.connections tr', has_text=user)
             await expect(row).to_contain_text("lobby", timeout=remaining_ms(deadline))
         await expect(
-            page.locator('#hubs article[data-hub="chat"] table.connections tr', has_text=bob.user_id)
+            page.locator(f'#hubs article[data-hub="{HUB}"] table.connections tr', has_text=bob.user_id)
         ).to_contain_text(JSON_SUBPROTOCOL)
         assert time.monotonic() - started < 30
 
-        # Bob sends markup; measured from the send: his frame, the chat event's upstream call,
+        # Bob sends markup; measured from the send: his frame, the say event's upstream call,
         # the app's REST broadcast and the frame to both clients, all within a second.
         text = f"{XSS} {marker}"
         sent = time.monotonic()
-        await bob.send_chat(text)
+        await bob.send_event("say", {"text": text})
         deadline = sent + LIVE_WITHIN
         await expect(inspector.traffic("in", has_text=marker)).to_have_count(
             1, timeout=remaining_ms(deadline)
         )
-        await expect(inspector.traffic("upstream", event="chat", has_text=bob.user_id)).to_have_count(
+        await expect(inspector.traffic("upstream", event="say", has_text=bob.user_id)).to_have_count(
             1, timeout=remaining_ms(deadline)
         )
         broadcast = inspector.traffic("out", has_text=marker)
@@ -170,16 +173,16 @@ async def test_inspector_shows_two_clients_chatting_live_with_secrets_redacted(
         )
         elapsed = time.monotonic() - sent
         assert elapsed < LIVE_WITHIN, f"took {elapsed:.2f}s"
-        await alice.wait_for(e2e_clients.chat(text, sender=bob.user_id))
+        await alice.wait_for(e2e_clients.said(text, sender=bob.user_id))
 
         # Alice (the SDK) answers; her frame and event show up the same way.
         sent = time.monotonic()
-        await alice.send_chat(f"reply {marker}")
+        await alice.send_event("say", {"text": f"reply {marker}"})
         deadline = sent + LIVE_WITHIN
         await expect(inspector.traffic("in", has_text=f"reply {marker}")).to_have_count(
             1, timeout=remaining_ms(deadline)
         )
-        await expect(inspector.traffic("upstream", event="chat", has_text=alice.user_id)).to_have_count(
+        await expect(inspector.traffic("upstream", event="say", has_text=alice.user_id)).to_have_count(
             1, timeout=remaining_ms(deadline)
         )
 
@@ -189,18 +192,20 @@ async def test_inspector_shows_two_clients_chatting_live_with_secrets_redacted(
         assert await page.locator("#events img, #events script").count() == 0
 
         # An upstream call's details: headers and bodies, the signature redacted.
-        call = inspector.traffic("upstream", event="chat", has_text=bob.user_id)
+        call = inspector.traffic("upstream", event="say", has_text=bob.user_id)
         await call.locator("summary").click()
         await expect(call.locator("table").first).to_contain_text("ce-signature")
         await expect(call.locator("table").first).to_contain_text("«redacted»")
         await expect(call.locator("pre").first).to_contain_text(marker)
 
-        # The client panel: connect as a chosen user and subprotocol, send to the room.
+        # The client panel offers the app's hub (it has no other): connect as a chosen user and
+        # subprotocol, send to the room.
+        await expect(page.get_by_label("Hub", exact=True)).to_have_value(HUB)
         await page.get_by_label("User", exact=True).fill(f"carol{names}")
         await page.get_by_label("Groups").fill("lobby")
         await page.get_by_role("button", name="Connect", exact=True).click()
         await expect(page.locator("#client-status")).to_contain_text(
-            f"connected to chat ({JSON_SUBPROTOCOL})", timeout=WAIT_MS
+            f"connected to {HUB} ({JSON_SUBPROTOCOL})", timeout=WAIT_MS
         )
         await page.get_by_label("Frame to send").fill(
             json.dumps(
@@ -213,7 +218,7 @@ async def test_inspector_shows_two_clients_chatting_live_with_secrets_redacted(
         await expect(page.locator("#client-log")).to_contain_text(f"panel {marker}", timeout=WAIT_MS)
         await expect(page.locator("#client-log")).to_contain_text('"event":"connected"')
         await expect(
-            page.locator('#hubs article[data-hub="chat"] table.connections tr', has_text=f"carol{names}")
+            page.locator(f'#hubs article[data-hub="{HUB}"] table.connections tr', has_text=f"carol{names}")
         ).to_have_count(1, timeout=WAIT_MS)
         await page.get_by_role("button", name="Disconnect", exact=True).click()
         await expect(page.locator("#client-status")).to_have_text("not connected", timeout=WAIT_MS)
@@ -223,7 +228,7 @@ async def test_inspector_shows_two_clients_chatting_live_with_secrets_redacted(
         await page.get_by_label("Subprotocol").select_option(reliable)
         await page.get_by_role("button", name="Connect", exact=True).click()
         await expect(page.locator("#client-status")).to_contain_text(f"({reliable})", timeout=WAIT_MS)
-        await bob.send_chat(f"to the reliable panel {marker}")
+        await bob.send_event("say", {"text": f"to the reliable panel {marker}"})
         await expect(page.locator("#client-log")).to_contain_text(
             f"to the reliable panel {marker}", timeout=WAIT_MS
         )

@@ -11,7 +11,7 @@ import pytest
 from chat.config import MAX_TEXT_LENGTH
 from tests.chat.conftest import Invoke
 from tests.chat.recorder import RestRecorder
-from tests.upstream_requests import connect_body, http_request
+from tests.chat.upstream_requests import connect_body, http_request
 
 pytestmark = pytest.mark.asyncio
 

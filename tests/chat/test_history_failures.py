@@ -14,7 +14,7 @@ from devhost.storage import RunningAzurite, start_azurite
 from shared.tables import close_tables
 from tests.chat.conftest import Invoke
 from tests.chat.recorder import RestRecorder
-from tests.upstream_requests import http_request
+from tests.chat.upstream_requests import http_request
 
 pytestmark = pytest.mark.asyncio
 

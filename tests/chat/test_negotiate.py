@@ -14,7 +14,7 @@ import pytest
 
 from tests.chat.conftest import Invoke
 from tests.chat.recorder import RestRecorder
-from tests.upstream_requests import PRIMARY_KEY, SECONDARY_KEY, connect_body, http_request
+from tests.chat.upstream_requests import PRIMARY_KEY, SECONDARY_KEY, connect_body, http_request
 
 pytestmark = pytest.mark.asyncio
 

@@ -16,7 +16,7 @@ from chat.rooms import Kind, Role, dm_id, kind_of_id, new_private_id
 from shared.events import ConnectionContext
 from tests.chat.conftest import Invoke
 from tests.chat.recorder import RestRecorder
-from tests.upstream_requests import connect_body, http_request
+from tests.chat.upstream_requests import connect_body, http_request
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),

@@ -17,7 +17,7 @@ from smoke import diagnoses
 from smoke.report import Outcome
 from smoke.runner import ROOT_STEP, preflight_step
 from smoke.scenario import load_scenario
-from tests.e2e.stack_process import REPO, StackProcess
+from tests.chat.e2e.stack_process import REPO, StackProcess
 from tests.smoke.stacks import APPS, failed, options_for, outcomes, service_host, smoke, stack_running
 
 pytestmark = pytest.mark.e2e

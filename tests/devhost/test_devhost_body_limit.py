@@ -81,7 +81,7 @@ async def test_expect_100_continue_is_answered_413_for_an_oversized_body(limited
     async def first_answer(declared: int) -> bytes:
         reader, writer = await asyncio.open_connection("127.0.0.1", limited_host)
         writer.write(
-            f"POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: {declared}\r\n"
+            f"POST /api/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {declared}\r\n"
             "Expect: 100-continue\r\n\r\n".encode()
         )
         try:

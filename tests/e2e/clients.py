@@ -1,5 +1,7 @@
-"""WebSocket chat clients for e2e tests: raw aiohttp (with and without the JSON subprotocol)
-and the official ``azure-messaging-webpubsubclient`` SDK, all negotiating through the app.
+"""WebSocket clients for e2e tests: raw aiohttp (with and without the JSON subprotocol) and the
+official ``azure-messaging-webpubsubclient`` SDK, each getting its client URL from the app's
+``GET /api/negotiate``. Nothing here knows an app's messages, except the predicates at the end,
+which describe the template's test app (``tests/fixture_app``, hub ``relay``).
 
 Every client keeps what it received in ``history`` as ``Received`` records so tests can wait
 for a message (``wait_for``) or check that one never came (``assert_never``).
@@ -11,9 +13,9 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 
@@ -21,7 +23,6 @@ from .stack_process import StackProcess
 
 JSON_SUBPROTOCOL = "json.webpubsub.azure.v1"
 # Kinds of the chat's replies to an event (docs/chat-protocol.md); notices are other kinds.
-REPLY_KINDS = frozenset({"error", "history", "members", "rooms", "opened", "room", "member"})
 WAIT = 10.0
 _TOKEN = re.compile(r"(access_token=)[^&'\"\s]+")
 
@@ -61,59 +62,17 @@ class Received:
 Predicate = Callable[[Received], bool]
 
 
-def chat(text: str, sender: str | None = None, room: str | None = None) -> Predicate:
-    def matches(item: Received) -> bool:
-        data = item.data
-        return (
-            isinstance(data, dict)
-            and data.get("kind") == "chat"
-            and data.get("text") == text
-            and (sender is None or data.get("from") == sender)
-            and (room is None or data.get("room") == room)
-        )
-
-    return matches
-
-
-def presence(kind: str, user: str, room: str | None = None) -> Predicate:
-    def matches(item: Received) -> bool:
-        data = item.data
-        return (
-            isinstance(data, dict)
-            and data.get("kind") == kind
-            and data.get("from") == user
-            and (room is None or data.get("room") == room)
-        )
-
-    return matches
-
-
-def error_reply(fragment: str) -> Predicate:
-    def matches(item: Received) -> bool:
-        data = item.data
-        return isinstance(data, dict) and data.get("kind") == "error" and fragment in str(data.get("reason"))
-
-    return matches
-
-
-def from_user(user: str) -> Predicate:
-    """Anything (chat or presence) naming ``user`` as its sender."""
-    return lambda item: isinstance(item.data, dict) and item.data.get("from") == user
-
-
-def any_chat_from(sender: str) -> Predicate:
-    return lambda item: (
-        isinstance(item.data, dict) and item.data.get("kind") == "chat" and item.data.get("from") == sender
-    )
+NEGOTIATE = "negotiate"  # the route of the app's negotiate endpoint, below the route prefix
 
 
 async def negotiate(
-    session: aiohttp.ClientSession, stack: StackProcess, name: str, room: str = "lobby"
-) -> dict:
-    async with session.get(stack.api("negotiate"), params={"name": name, "room": room}) as response:
+    session: aiohttp.ClientSession, stack: StackProcess, name: str, *, route: str = NEGOTIATE, **params: str
+) -> dict[str, Any]:
+    """``GET /api/<route>?name=<name>&<params>``: the app's answer (asserted to be a 200)."""
+    async with session.get(stack.api(route), params={"name": name, **params}) as response:
         body = await response.json()
         assert response.status == 200, body
-        return body
+        return body  # type: ignore[no-any-return]
 
 
 class Recorder:
@@ -156,10 +115,9 @@ class RawClient(Recorder):
     def __init__(self, ws: aiohttp.ClientWebSocketResponse, negotiated: dict[str, Any]) -> None:
         super().__init__()
         self.ws = ws
-        self.negotiated = negotiated
+        self.negotiated = negotiated  # the app's negotiate answer (its "url" holds a token)
         self.user_id: str = negotiated["userId"]
         self.name: str = negotiated["name"]
-        self.room: str = negotiated["room"]
         self._next_ack = 1
         self._reader = asyncio.create_task(self._read())
 
@@ -169,11 +127,14 @@ class RawClient(Recorder):
         session: aiohttp.ClientSession,
         stack: StackProcess,
         name: str,
-        room: str = "lobby",
         *,
         subprotocol: str | None = JSON_SUBPROTOCOL,
-    ) -> RawClient:
-        negotiated = await negotiate(session, stack, name, room)
+        params: Mapping[str, str] | None = None,
+        route: str = NEGOTIATE,
+    ) -> Self:
+        """Negotiate (at ``route``) as ``name`` (plus ``params``), connect, and (JSON clients)
+        wait for the ``connected`` message."""
+        negotiated = await negotiate(session, stack, name, route=route, **(params or {}))
         protocols = (subprotocol,) if subprotocol else ()
         try:
             ws = await session.ws_connect(negotiated["url"], protocols=protocols, autoping=True)
@@ -211,12 +172,9 @@ class RawClient(Recorder):
             return Received("ack", frame.get("ackId"), frame)
         return Received(str(kind), frame, frame)
 
-    async def send_chat(self, text: Any) -> int:
-        """JSON clients: a ``chat`` event with an ackId (returned). Simple clients: a text frame."""
-        if self.ws.protocol is None:
-            await self.ws.send_str(text)
-            return 0
-        return await self.send_event("chat", {"text": text})
+    async def send_text(self, text: str) -> None:
+        """Simple clients: one text frame (the service makes it a ``message`` event)."""
+        await self.ws.send_str(text)
 
     async def send_event(self, event: str, data: Any) -> int:
         """A custom event with JSON data and an ackId (returned); JSON clients only."""
@@ -227,36 +185,23 @@ class RawClient(Recorder):
         )
         return ack_id
 
-    async def request(self, event: str, data: Any, kind: str) -> dict[str, Any]:
-        """Send a custom event and wait for the server's reply of ``kind`` to it."""
+    async def request(self, event: str, data: Any, kind: str, timeout: float = WAIT) -> dict[str, Any]:
+        """Send a custom event and return the app's reply, which must be a JSON object of ``kind``.
+
+        The reply is the first message from the server after the send (an app's reply comes
+        ``"from": "server"``; group broadcasts do not): one of another kind fails at once,
+        saying what came, instead of waiting out the timeout.
+        """
         seen = len(self.history)
         await self.send_event(event, data)
+        found = await self.wait_for(lambda item: item.source == "server", timeout, since=seen)
+        reply = found.data
+        assert isinstance(reply, dict) and reply.get("kind") == kind, f"expected a {kind!r} reply: {reply!r}"
+        return reply
 
-        def reply(item: Received) -> bool:
-            return item.source == "server" and isinstance(item.data, dict) and item.data.get("kind") == kind
-
-        found = await self.wait_for(reply, since=seen)
-        return found.data  # type: ignore[no-any-return]
-
-    async def request_any(self, event: str, data: Any) -> dict[str, Any]:
-        """Send a custom event and return the server's reply to it, whatever its kind (the
-        reply comes before the event's ack, so it is the last server message before it)."""
-        seen = len(self.history)
-        ack_id = await self.send_event(event, data)
-        await self.wait_for(lambda item: item.source == "ack" and item.data == ack_id, since=seen)
-        replies = [
-            item.data
-            for item in self.history[seen:]
-            if item.source == "server"
-            and isinstance(item.data, dict)
-            and item.data.get("kind") in REPLY_KINDS
-        ]
-        assert replies, f"no reply to {event}; history: {self.history[seen:]!r}"
-        return replies[-1]  # type: ignore[no-any-return]
-
-    async def wait_for_ack(self, ack_id: int) -> dict:
+    async def wait_for_ack(self, ack_id: int) -> dict[str, Any]:
         item = await self.wait_for(lambda r: r.source == "ack" and r.data == ack_id)
-        return item.frame
+        return item.frame  # type: ignore[no-any-return]
 
     async def close(self) -> None:
         await self.ws.close()
@@ -270,20 +215,25 @@ class RawClient(Recorder):
 class SdkClient(Recorder):
     """The official Python client SDK (async), getting its URL from ``/api/negotiate``."""
 
-    def __init__(self, session: aiohttp.ClientSession, stack: StackProcess, name: str, room: str) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        stack: StackProcess,
+        name: str,
+        params: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
         from azure.messaging.webpubsubclient.aio import WebPubSubClient, WebPubSubClientCredential
 
         self.user_id = ""  # assigned by the server at negotiate
         self.name = name
-        self.room = room
         self.negotiations = 0
 
         async def client_access_url() -> str:
             self.negotiations += 1
-            negotiated = await negotiate(session, stack, name, room)
+            negotiated = await negotiate(session, stack, name, **(params or {}))
             self.user_id = negotiated["userId"]
-            return negotiated["url"]
+            return negotiated["url"]  # type: ignore[no-any-return]
 
         self.client = WebPubSubClient(
             credential=WebPubSubClientCredential(client_access_url_provider=client_access_url),
@@ -292,11 +242,16 @@ class SdkClient(Recorder):
 
     @classmethod
     async def connect(
-        cls, session: aiohttp.ClientSession, stack: StackProcess, name: str, room: str = "lobby"
-    ) -> SdkClient:
+        cls,
+        session: aiohttp.ClientSession,
+        stack: StackProcess,
+        name: str,
+        *,
+        params: Mapping[str, str] | None = None,
+    ) -> Self:
         from azure.messaging.webpubsubclient.models import CallbackType
 
-        self = cls(session, stack, name, room)
+        self = cls(session, stack, name, params)
 
         async def on_group(args: Any) -> None:
             await self.record(Received("group", args.data, args))
@@ -312,11 +267,48 @@ class SdkClient(Recorder):
             raise AssertionError(f"SDK client did not open: {redact(str(failed))}") from None
         return self
 
-    async def send_chat(self, text: str) -> None:
-        """``send_event`` waits for the service's ack and raises if it is negative."""
+    async def send_event(self, event: str, data: Any) -> None:
+        """A JSON custom event; waits for the service's ack and raises if it is negative."""
         from azure.messaging.webpubsubclient.models import WebPubSubDataType
 
-        await self.client.send_event("chat", {"text": text}, WebPubSubDataType.JSON)
+        await self.client.send_event(event, data, WebPubSubDataType.JSON)
 
     async def close(self) -> None:
         await self.client.close()
+
+
+# -- what the template's test app (tests/fixture_app, hub "relay") sends --------------------------
+def said(text: str, sender: str | None = None, room: str | None = None) -> Predicate:
+    """The relay's broadcast of a ``say`` (or simple client's ``message``) event."""
+
+    def matches(item: Received) -> bool:
+        data = item.data
+        return (
+            isinstance(data, dict)
+            and data.get("kind") == "said"
+            and data.get("text") == text
+            and (sender is None or data.get("from") == sender)
+            and (room is None or data.get("room") == room)
+        )
+
+    return matches
+
+
+def presence(kind: str, user: str, room: str | None = None) -> Predicate:
+    """``{"kind": "joined" | "left", "from": user, "room": room}``."""
+
+    def matches(item: Received) -> bool:
+        data = item.data
+        return (
+            isinstance(data, dict)
+            and data.get("kind") == kind
+            and data.get("from") == user
+            and (room is None or data.get("room") == room)
+        )
+
+    return matches
+
+
+def from_user(user: str) -> Predicate:
+    """Anything (a message or presence) naming ``user`` as its sender."""
+    return lambda item: isinstance(item.data, dict) and item.data.get("from") == user

@@ -1,7 +1,9 @@
 """Run ``python -m devhost`` as a child process on free ports of 127.0.0.1, for e2e tests.
 
-A separate process per stack keeps each one's environment, imported app and cached service
-clients apart from the test process and from each other, exactly as a developer runs it.
+By default it serves the template's own test app (``tests/fixture_app``: hub ``relay``), so
+these tests need nothing of the chat sample; ``app_dir`` serves another app. A separate
+process per stack keeps each one's environment, imported app and cached service clients apart
+from the test process and from each other, exactly as a developer runs it.
 The child's output (stdout and stderr) is kept in memory so tests can look at the access log
 and check that no key or token was printed.
 """
@@ -21,21 +23,22 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 REPO = Path(__file__).resolve().parents[2]
+FIXTURE_APP = REPO / "tests" / "fixture_app"
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 _URL_LINE = re.compile(r"^(Web PubSub emulator|Functions host|Azurite tables): (http://\S+)")
-# Variables of the developer's shell that would change how the app under test behaves.
-_SCRUBBED_PREFIXES = ("WebPubSub", "Chat", "DEVHOST_", "AzureFunctionsJobHost", "WEBSITE_AUTH")
+# Variables of the developer's shell that would change how the app under test behaves (the
+# environment wins over the settings file); callers add their app's own prefixes.
+_SCRUBBED_PREFIXES = ("WebPubSub", "DEVHOST_", "AzureFunctionsJobHost", "WEBSITE_AUTH", "Relay")
 
+# The fixture app's settings: its storage on the stack's Azurite.
 TEST_SETTINGS = {
     "FUNCTIONS_WORKER_RUNTIME": "python",
-    "ChatAllowGuests": "true",
-    "ChatRooms": "lobby,general,random",
-    "ChatTokenMinutes": "5",
-    "ChatStorage": "UseDevelopmentStorage=true",
+    "RelayStorage": "UseDevelopmentStorage=true",
 }
 
 
@@ -62,10 +65,6 @@ class StackProcess:
 
     def api(self, route: str) -> str:
         return f"{self.functions_url}/api/{route}"
-
-    @property
-    def page_url(self) -> str:
-        return self.api("index")
 
     def text(self) -> str:
         with self._changed:
@@ -137,25 +136,36 @@ def write_settings(directory: Path, values: dict[str, str]) -> Path:
     return path
 
 
+S = TypeVar("S", bound=StackProcess)
+
+
 def start_stack_process(
     work_dir: Path,
     *,
     access_key: str,
     app_access_key: str | None = None,
+    app_dir: Path = FIXTURE_APP,
+    root: Path = REPO,
     settings: dict[str, str] | None = None,
     extra_args: tuple[str, ...] = (),
     storage_dir: Path | None = None,
-) -> StackProcess:
-    """Start ``python -m devhost`` on free ports and wait until it prints its URLs.
+    scrubbed: tuple[str, ...] = (),
+    stack_type: type[S] = StackProcess,  # type: ignore[assignment]
+) -> S:
+    """Start ``python -m devhost --app-dir <app_dir>`` on free ports and wait until it is ready.
 
-    Azurite keeps its data in ``storage_dir`` (default ``<work_dir>/azurite``): pass the
-    same folder to a second stack to see the first one's history.
+    The dev host runs from ``root`` (its ``devhost`` and ``shared``: another copy of the project,
+    a fork). ``settings`` (default ``TEST_SETTINGS``, the fixture app's) is the settings file; variables of
+    this process's environment that start with ``scrubbed`` (or the template's own prefixes) are
+    not passed on. Azurite keeps its data in ``storage_dir`` (default ``<work_dir>/azurite``):
+    pass the same folder to a second stack to see the first one's data.
 
     Raises:
         StackStartError: the child exited or printed nothing usable within ``START_TIMEOUT``.
     """
     settings_path = write_settings(work_dir, settings if settings is not None else TEST_SETTINGS)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_PREFIXES)}
+    prefixes = _SCRUBBED_PREFIXES + scrubbed
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(PYTHONUNBUFFERED="1", DEVHOST_ACCESS_KEY=access_key)
     if app_access_key is not None:
         env["DEVHOST_APP_ACCESS_KEY"] = app_access_key
@@ -172,7 +182,7 @@ def start_stack_process(
         "--public-host",
         HOST,
         "--app-dir",
-        str(REPO),
+        str(app_dir),
         "--settings",
         str(settings_path),
         "--storage-port",
@@ -183,7 +193,7 @@ def start_stack_process(
     ]
     process = subprocess.Popen(
         command,
-        cwd=REPO,
+        cwd=root,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -191,7 +201,7 @@ def start_stack_process(
         text=True,
         bufsize=1,
     )
-    stack = StackProcess(process=process, access_key=access_key, app_access_key=app_access_key or access_key)
+    stack = stack_type(process=process, access_key=access_key, app_access_key=app_access_key or access_key)
     stack._reader = threading.Thread(target=stack._read, name="devhost-output", daemon=True)
     stack._reader.start()
     try:

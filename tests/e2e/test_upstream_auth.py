@@ -1,9 +1,9 @@
 """Events that did not come from the emulator are refused, and nothing reaches the room.
 
-Requests are posted straight to the running function app, with the headers the service
-would send (built by ``tests/upstream_requests.py`` with ``hmac``, not ``shared.verify``).
-A correctly signed copy of the same request is the control: it *is* broadcast, so the
-silence after a refused one means something.
+Requests are posted straight to the running function app (the template's test app, hub
+``relay``), with the headers the service would send (built by ``tests/upstream_requests.py``
+with ``hmac``, not ``shared.verify``). A correctly signed copy of the same request is the
+control: it *is* broadcast, so the silence after a refused one means something.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import pytest
 
 from tests.upstream_requests import OTHER_KEY, connect_body, event_headers
 
-from .clients import RawClient, chat, from_user, presence
+from .clients import RawClient, from_user, presence, said
 from .stack_process import StackProcess
 
 pytestmark = pytest.mark.e2e
+
+HUB = "relay"
 
 
 def _origin(stack: StackProcess) -> str:
@@ -31,13 +33,14 @@ async def _post(
     http: aiohttp.ClientSession, stack: StackProcess, event: str, body: bytes, **options: object
 ) -> int:
     headers = event_headers(
-        event, origin=_origin(stack), connection_id=f"forged-{uuid.uuid4().hex}", **options
+        event, hub=HUB, origin=_origin(stack), connection_id=f"forged-{uuid.uuid4().hex}", **options
     )
-    async with http.post(stack.api(f"chat/{event}"), data=body, headers=headers) as response:
+    async with http.post(stack.api(f"{HUB}/{event}"), data=body, headers=headers) as response:
         await response.read()
         return response.status
 
 
+LOBBY = {"room": "lobby"}
 FORGERIES = {
     "no-signature": {"keys": ()},
     "bad-signature": {"keys": (), "extra": {"ce-signature": "sha256=" + "0" * 64}},
@@ -46,14 +49,14 @@ FORGERIES = {
 
 
 @pytest.mark.parametrize("forgery", FORGERIES.values(), ids=FORGERIES.keys())
-async def test_forged_chat_event_is_refused_and_not_broadcast(
+async def test_forged_user_event_is_refused_and_not_broadcast(
     stack: StackProcess, http: aiohttp.ClientSession, forgery: dict
 ) -> None:
     forged_user = f"admin-{uuid.uuid4().hex[:6]}"
-    listener = await RawClient.connect(http, stack, f"listener-{uuid.uuid4().hex[:6]}", "lobby")
+    listener = await RawClient.connect(http, stack, f"listener-{uuid.uuid4().hex[:6]}", params=LOBBY)
     try:
         body = json.dumps({"text": "forged message"}).encode()
-        status = await _post(http, stack, "chat", body, user_id=forged_user, **forgery)
+        status = await _post(http, stack, "say", body, user_id=forged_user, **forgery)
         assert status == 401
         text_status = await _post(
             http, stack, "message", b"forged text", user_id=forged_user, content_type="text/plain", **forgery
@@ -62,9 +65,9 @@ async def test_forged_chat_event_is_refused_and_not_broadcast(
         await listener.assert_never(from_user(forged_user))
 
         # Control: signed with the emulator's key, the very same request is accepted and broadcast.
-        accepted = await _post(http, stack, "chat", body, user_id=forged_user, keys=(stack.access_key,))
+        accepted = await _post(http, stack, "say", body, user_id=forged_user, keys=(stack.access_key,))
         assert accepted in (200, 204)
-        await listener.wait_for(chat("forged message", forged_user, "lobby"))
+        await listener.wait_for(said("forged message", forged_user, "lobby"))
     finally:
         await listener.close()
 
@@ -74,7 +77,7 @@ async def test_forged_system_events_are_refused(
     stack: StackProcess, http: aiohttp.ClientSession, forgery: dict
 ) -> None:
     forged_user = f"ghost-{uuid.uuid4().hex[:6]}"
-    listener = await RawClient.connect(http, stack, f"listener-{uuid.uuid4().hex[:6]}", "lobby")
+    listener = await RawClient.connect(http, stack, f"listener-{uuid.uuid4().hex[:6]}", params=LOBBY)
     try:
         body = connect_body(claims={"sub": [forged_user]})
         assert await _post(http, stack, "connect", body, user_id=forged_user, **forgery) == 401

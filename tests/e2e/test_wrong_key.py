@@ -1,4 +1,5 @@
-"""A misconfigured app: the emulator signs with its key, the app holds another one.
+"""A misconfigured app (the template's test app, hub ``relay``): the emulator signs with its key,
+the app holds another one.
 
 Every event the emulator delivers then fails ``ce-signature`` verification: ``connect`` is
 answered 401, so the emulator refuses the WebSocket upgrade with 401 and no one ever joins.
@@ -22,7 +23,8 @@ from .stack_process import StackProcess, start_stack_process
 
 pytestmark = pytest.mark.e2e
 
-CONNECT_REFUSED = re.compile(r"POST /api/chat/connect 401\b")
+HUB = "relay"
+CONNECT_REFUSED = re.compile(rf"POST /api/{HUB}/connect 401\b")
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +45,8 @@ def _emulator_signed_url(stack: StackProcess, user: str) -> str:
     """A client URL signed with the *emulator's* key, as a correctly configured app would mint."""
     from azure.messaging.webpubsubservice import WebPubSubServiceClient
 
-    service = WebPubSubServiceClient.from_connection_string(stack.connection_string, hub="chat")
-    token = service.get_client_access_token(user_id=user, roles=["webpubsub.joinLeaveGroup.lobby"])
+    service = WebPubSubServiceClient.from_connection_string(stack.connection_string, hub=HUB)
+    token = service.get_client_access_token(user_id=user)
     return token["url"] + "&room=lobby"
 
 
@@ -67,7 +69,7 @@ async def test_connect_is_refused_by_the_app_so_the_upgrade_fails_with_401(
     # The emulator accepted the token and asked the app, which refused the unverifiable event.
     wrong_key_stack.sync_output()
     assert len(CONNECT_REFUSED.findall(wrong_key_stack.text())) == refusals_before + 1
-    assert "POST /api/chat/connected" not in wrong_key_stack.text()
+    assert f"POST /api/{HUB}/connected" not in wrong_key_stack.text()
 
 
 async def test_tokens_from_negotiate_are_refused_by_the_emulator(
@@ -79,10 +81,10 @@ async def test_tokens_from_negotiate_are_refused_by_the_emulator(
         assert response.status == 200  # the app can still mint tokens, with the wrong key
         url = (await response.json())["url"]
     wrong_key_stack.sync_output()
-    connect_calls_before = wrong_key_stack.text().count("POST /api/chat/connect ")
+    connect_calls_before = wrong_key_stack.text().count(f"POST /api/{HUB}/connect ")
     assert await _upgrade_status(http, url) == 401
     wrong_key_stack.sync_output()
-    assert wrong_key_stack.text().count("POST /api/chat/connect ") == connect_calls_before
+    assert wrong_key_stack.text().count(f"POST /api/{HUB}/connect ") == connect_calls_before
 
 
 EVENTS = {
@@ -90,7 +92,7 @@ EVENTS = {
     "connected": ("application/json", b"{}"),
     "disconnected": ("application/json", b"{}"),
     "message": ("text/plain", b"hello"),
-    "chat": ("application/json", b'{"text": "hello"}'),
+    "say": ("application/json", b'{"text": "hello"}'),
 }
 
 
@@ -102,8 +104,8 @@ async def test_every_event_signed_with_the_emulator_key_is_refused(
     origin = urlsplit(wrong_key_stack.emulator_url).hostname or ""
 
     async def post(key: str) -> int:
-        headers = event_headers(event, origin=origin, keys=(key,), content_type=content_type)
-        async with http.post(wrong_key_stack.api(f"chat/{event}"), data=body, headers=headers) as response:
+        headers = event_headers(event, hub=HUB, origin=origin, keys=(key,), content_type=content_type)
+        async with http.post(wrong_key_stack.api(f"{HUB}/{event}"), data=body, headers=headers) as response:
             await response.read()
             return response.status
 

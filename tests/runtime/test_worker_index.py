@@ -9,6 +9,7 @@ available; ``.ci/run`` prepares the venv.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,37 +23,25 @@ FIXTURES = REPO / "tests" / "devhost" / "apps"
 REFUSED = sorted(
     path.name for path in (FIXTURES / "refused").iterdir() if (path / "function_app.py").exists()
 )
-CHAT_FUNCTIONS = {
-    "chat_validate",
-    "chat_connect",
-    "chat_connected",
-    "chat_disconnected",
-    "chat_message",
-    "chat_chat",
-    "chat_history",
-    "chat_members",
-    "chat_typing",
-    "chat_rooms",
-    "chat_open",
-    "chat_create",
-    "chat_dm",
-    "chat_invite",
-    "chat_remove",
-    "chat_role",
-    "chat_edit",
-    "chat_delete",
-    "chat_react",
-    "chat_read",
+FIXTURE_APP = REPO / "tests" / "fixture_app"  # the template's test app: one hub and negotiate
+FIXTURE_FUNCTIONS = {
     "negotiate",
-    "home",
-    "index",
-    "static",
+    "relay_validate",
+    "relay_connect",
+    "relay_connected",
+    "relay_disconnected",
+    "relay_say",
+    "relay_message",
+    "relay_echo",
 }
 
 
 def report(python: Path | str, kind: str, app_dir: Path) -> dict[str, Any]:
+    """What ``kind`` ("worker" or "devhost") learns from the app in ``app_dir``; the repository is
+    on the path, as ``shared`` is beside ``function_app`` in a deployment."""
     result = subprocess.run(
         [str(python), str(REPORT), kind, str(app_dir)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -63,12 +52,18 @@ def report(python: Path | str, kind: str, app_dir: Path) -> dict[str, Any]:
 
 
 def test_the_worker_indexes_function_app_exactly_as_the_dev_host_does(worker_python):
+    """The repository's app, whatever it registers (the chat, a fork's hub, or nothing yet)."""
     worker = report(worker_python, "worker", REPO)
-    devhost = report(sys.executable, "devhost", REPO)
     assert "error" not in worker, worker.get("error")
-    assert {f["name"] for f in worker["functions"]} == CHAT_FUNCTIONS
+    assert worker == report(sys.executable, "devhost", REPO)
+
+
+def test_the_worker_indexes_a_hub_and_negotiate_exactly_as_the_dev_host_does(worker_python):
+    worker = report(worker_python, "worker", FIXTURE_APP)
+    assert "error" not in worker, worker.get("error")
+    assert {f["name"] for f in worker["functions"]} == FIXTURE_FUNCTIONS
     assert all(f["authLevel"] == "anonymous" for f in worker["functions"])
-    assert worker == devhost
+    assert worker == report(sys.executable, "devhost", FIXTURE_APP)
 
 
 def test_the_worker_and_the_dev_host_agree_on_the_dev_host_fixture_app(worker_python):

@@ -1,8 +1,8 @@
-"""Soak clients: many in-process aiohttp WebSocket clients that chat, drop and leave.
+"""Soak clients: many in-process aiohttp WebSocket clients that talk, drop and leave.
 
 Each ``SoakClient`` runs logical connections (``Visit``) one after another until the
 deadline: negotiate through the app, connect with ``json.reliable.webpubsub.azure.v1`` or
-``json.webpubsub.azure.v1``, send ``chat`` events (one at a time, waiting for the ack), and
+``json.webpubsub.azure.v1``, send ``say`` events (one at a time, waiting for the ack), and
 leave after a random stay. Reliable clients sometimes drop their TCP connection without a
 close frame and recover it with ``awps_connection_id`` + ``awps_reconnection_token``.
 
@@ -27,6 +27,7 @@ from typing import Any
 
 import aiohttp
 
+HUB = "relay"  # the template's test app (tests/fixture_app)
 RELIABLE = "json.reliable.webpubsub.azure.v1"
 JSON = "json.webpubsub.azure.v1"
 ACK_EVERY = 16  # reliable: send sequenceAck after this many new messages (and on leaving)
@@ -208,7 +209,7 @@ class SoakClient:
                 if isinstance(data, dict):
                     if data.get("kind") == "probe" and data.get("room") == visit.room:
                         visit.probes.append(int(data["n"]))
-                    elif data.get("kind") == "chat":
+                    elif data.get("kind") == "said":  # the app's broadcast of a say event
                         text = str(data.get("text"))
                         if text in visit.chats:  # a second broadcast of one message
                             visit.chat_repeats.append(text)
@@ -236,7 +237,7 @@ class SoakClient:
         self._acks[ack_id] = future
         frame = {
             "type": "event",
-            "event": "chat",
+            "event": "say",
             "ackId": ack_id,
             "dataType": "json",
             "data": {"text": chat.text},
@@ -262,7 +263,7 @@ class SoakClient:
         await asyncio.wait({reader}, timeout=5)
         await asyncio.sleep(self._random.uniform(0.05, 1.0))
         url = (
-            f"{self._ws_base}/client/hubs/chat?awps_connection_id={visit.connection_id}"
+            f"{self._ws_base}/client/hubs/{HUB}?awps_connection_id={visit.connection_id}"
             f"&awps_reconnection_token={visit.reconnection_token}"
         )
         try:

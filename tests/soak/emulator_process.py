@@ -35,7 +35,7 @@ from aiohttp import web
 from devhost.emulator import EmulatorConfig, EventHandler, RunningEmulator, run_emulator
 from devhost.emulator.app import UPSTREAM_KEY
 
-HUB = "chat"
+HUB = "relay"  # the template's test app (tests/fixture_app)
 # Classes with one instance per connection (or per socket): any left alive after every
 # client has gone is a leak.
 PER_CONNECTION_TYPES = ("Connection", "_Session", "OutboundQueue", "WebSocketResponse", "WebSocketWriter")

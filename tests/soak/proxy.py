@@ -6,7 +6,7 @@ check), answered with a fault instead:
 
 * **slow**: wait ``slow_seconds`` (uniform), then forward;
 * **error**: answer 500, 502 or 503 without forwarding (the emulator retries 5xx);
-* **lost** (only ``lost_events``, e.g. ``chat``): forward, let the app handle it, then answer
+* **lost** (only ``lost_events``, e.g. ``say``): forward, let the app handle it, then answer
   502 as if the app's answer had been lost: the emulator retries and the app sees the same
   event (same ``ce-id``) again, which it must neither store nor broadcast twice.
 
@@ -46,7 +46,7 @@ class FaultPlan:
     slow_seconds: tuple[float, float] = (1.0, 3.0)
     max_faults_per_event: int = 2
     lost_rate: float = 0.0
-    lost_events: tuple[str, ...] = ("chat",)
+    lost_events: tuple[str, ...] = ("say",)
 
 
 @dataclass

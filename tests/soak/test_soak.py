@@ -1,15 +1,16 @@
-"""Soak and fault test: hundreds of chat clients against the emulator and the real function app,
-with a fault-injecting proxy between them. Marked ``soak`` (and ``e2e``: real servers).
+"""Soak and fault test: hundreds of clients against the emulator and a real function app (the
+template's test app, ``tests/fixture_app``: rooms, a ``say`` event claimed once in Table Storage
+and broadcast), with a fault-injecting proxy between them. Marked ``soak`` (and ``e2e``).
 
     client tasks (this process) ──ws──▶ emulator (child process, tracemalloc)
-                                            │ events            ▲ REST sends (chat, probes)
+                                            │ events            ▲ REST sends (said, probes)
                                             ▼                   │
-                                  FaultProxy (this process) ──▶ function_app on devhost.functions
+                                  FaultProxy (this process) ──▶ fixture app on devhost.functions
                                   slow 1-3 s / 5xx / lost          (child process) ──▶ Azurite
-                                  answers, seeded                  (history: every chat message)
+                                  answers, seeded                  (a claim row per said message)
 
 For ``SOAK_SECONDS`` (default 60) ``SOAK_CLIENTS`` (default 500) clients, half of them
-``json.reliable.webpubsub.azure.v1``, visit one of ``SOAK_ROOMS`` rooms, chat, sometimes drop
+``json.reliable.webpubsub.azure.v1``, visit one of ``SOAK_ROOMS`` rooms, talk, sometimes drop
 and recover their TCP connection, leave and come back. Meanwhile this process sends numbered
 ``probe`` messages to every room through the REST API (``SOAK_PROBE_INTERVAL`` s per room).
 ``SOAK_SEED`` seeds the clients and the faults. Afterwards:
@@ -22,9 +23,9 @@ and recover their TCP connection, leave and come back. Meanwhile this process se
     tasks or per-connection objects, and its traced heap growth since the baseline (tracemalloc,
     started after a warm-up) is under ``HEAP_TOLERANCE`` of what the peak load needed;
 (d) the function app answered no forwarded event with a 5xx (statuses counted at the proxy);
-(e) history: every acknowledged chat message is stored exactly once, although the proxy
-    "lost" the app's answer to some of them (``lost_rate``: the emulator retried those, so
-    the app handled them twice), and no client received any chat message twice.
+(e) storage: every acknowledged message is stored (its event claim, ``shared.claims``) exactly
+    once, although the proxy "lost" the app's answer to some of them (``lost_rate``: the
+    emulator retried those, so the app handled them twice), and no client received any twice.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ from .proxy import FaultPlan, FaultProxy
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
-HUB = "chat"
+FIXTURE_APP = REPO / "tests" / "fixture_app"
+HUB = "relay"
 SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "500"))
 ROOMS = int(os.environ.get("SOAK_ROOMS", "20"))
@@ -70,9 +72,9 @@ HEAP_TOLERANCE = 0.05  # of the peak heap growth; see (c) above
 # Always tolerated: bounded caches (yarl URLs, json key memo), dict tables sized for the peak.
 HEAP_FLOOR = 1024 * 1024
 START_TIMEOUT = 30.0
-LOST_RATE = float(os.environ.get("SOAK_LOST_RATE", "0.05"))  # chat events whose answer is "lost"
+LOST_RATE = float(os.environ.get("SOAK_LOST_RATE", "0.05"))  # say events whose answer is "lost"
 HISTORY_TABLE = "soakhistory"
-_SCRUBBED_PREFIXES = ("WebPubSub", "Chat", "DEVHOST_", "AzureFunctionsJobHost", "WEBSITE_AUTH", "SOAK_")
+_SCRUBBED_PREFIXES = ("WebPubSub", "Relay", "DEVHOST_", "AzureFunctionsJobHost", "WEBSITE_AUTH", "SOAK_")
 
 pytestmark = [pytest.mark.soak, pytest.mark.e2e, pytest.mark.timeout(SECONDS + 240)]
 
@@ -112,6 +114,18 @@ def _wait_for_line(child: Child, pattern: str) -> re.Match[str]:
         time.sleep(0.1)
     child.stop()
     raise AssertionError(f"no line matched {pattern!r}:\n{child.log.read_text(errors='replace')[-4000:]}")
+
+
+def _failures_logged(log: Path) -> list[str]:
+    """The app's log lines about failed invocations, with their tracebacks (for a report)."""
+    found: list[str] = []
+    in_traceback = False
+    for line in log.read_text(errors="replace").splitlines():
+        starts = "Failed" in line or "handler raised" in line or line.startswith("Traceback")
+        in_traceback = starts or (in_traceback and not line.startswith("["))
+        if in_traceback:
+            found.append(line)
+    return found
 
 
 def _die_with_parent() -> None:
@@ -174,14 +188,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         emulator_url = f"http://{HOST}:{ports['port']}"
         connection_string = f"Endpoint={emulator_url};AccessKey={key};Version=1.0;"
         settings = tmp_path / "local.settings.json"
-        rooms = ",".join(f"r{i}" for i in range(ROOMS))
-        values = {
-            "FUNCTIONS_WORKER_RUNTIME": "python",
-            "ChatAllowGuests": "true",
-            "ChatRooms": rooms,
-            "ChatRateLimitMessages": "1000",
-            "ChatHistoryTable": HISTORY_TABLE,
-        }
+        values = {"FUNCTIONS_WORKER_RUNTIME": "python", "RelayTable": HISTORY_TABLE}
         settings.write_text(json.dumps({"IsEncrypted": False, "Values": values}))
         functions = _spawn(
             [
@@ -192,12 +199,12 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
                 "--port",
                 "0",
                 "--app-dir",
-                str(REPO),
+                str(FIXTURE_APP),
                 "--settings",
                 str(settings),
             ],
             tmp_path / "functions.log",
-            _env(WebPubSubConnectionString=connection_string, ChatStorage=storage.connection_string),
+            _env(WebPubSubConnectionString=connection_string, RelayStorage=storage.connection_string),
         )
         children.append(functions)
         match = await asyncio.to_thread(_wait_for_line, functions, r"listening on (http://\S+)")
@@ -259,13 +266,13 @@ async def send_probes(
 
 
 async def stored_chats(stack: Stack, rooms: list[str]) -> dict[str, Counter[str]]:
-    """Text -> how many history rows (``m<id>``: one per stored message) hold it, per room."""
+    """Text -> how many rows (the app's event claims, one per handled event) hold it, per room."""
     from azure.data.tables.aio import TableClient
 
     stored: dict[str, Counter[str]] = {}
     async with TableClient.from_connection_string(stack.storage.connection_string, HISTORY_TABLE) as table:
         for room in rooms:
-            query = "PartitionKey eq @room and RowKey gt 'm' and RowKey lt 'n'"
+            query = "PartitionKey eq @room"
             rows = table.query_entities(query, parameters={"room": room}, select=["text"])
             stored[room] = Counter([row["text"] async for row in rows])
     return stored
@@ -491,7 +498,10 @@ async def test_soak_with_faults_loses_nothing_and_leaks_nothing(stack: Stack) ->
         )
     # (d) no 5xx from the function app for the events the proxy forwarded
     if counts.server_errors() or counts.forward_errors:
-        broken.append(f"(d) the app answered 5xx: {counts.server_errors()} {dict(counts.forward_errors)}")
+        broken.append(
+            f"(d) the app answered 5xx: {counts.server_errors()} {dict(counts.forward_errors)}; its log:\n"
+            + "\n".join(_failures_logged(stack.functions.log)[-40:])
+        )
     # (e) each acknowledged chat stored once, none stored or broadcast twice, retries happened
     if not_stored or stored_twice or received_twice:
         broken.append(f"(e) history: {report['history']}")

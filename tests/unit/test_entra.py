@@ -26,7 +26,7 @@ from shared.responses import RawRequest
 from shared.settings import load_settings
 from shared.upstream import UpstreamProtocol
 from tests.entra_tokens import AUDIENCE, TENANT, WPS_APP_ID, entra_env, jwks, token
-from tests.upstream_requests import CONNECTION_STRING, event_headers
+from tests.upstream_requests import CONNECTION_STRING, HUB, event_headers
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def core_for(jwks_uri: str, *, with_key: bool = False, app_ids: str = WPS_APP_ID
     env = entra_env(jwks_uri, app_ids)
     if with_key:
         env["WebPubSubConnectionString"] = CONNECTION_STRING
-    return UpstreamProtocol("chat", load_settings(env))
+    return UpstreamProtocol(HUB, load_settings(env))
 
 
 def request(authorization: str | None, keys: tuple[str, ...] = ()) -> RawRequest:
@@ -189,5 +189,5 @@ def test_the_signing_key_url_must_be_https(signing_key: rsa.RSAPrivateKey, uri: 
     assert any("WebPubSubEntraJwksUri" in problem for problem in settings.problems) is not allowed
     if not allowed:  # still in Entra mode, and nothing is fetched from there: every token is refused
         with pytest.raises(WebPubSubError) as info:
-            UpstreamProtocol("chat", settings).receive(request(f"Bearer {token(signing_key)}"))
+            UpstreamProtocol(HUB, settings).receive(request(f"Bearer {token(signing_key)}"))
         assert info.value.status == 401

@@ -4,7 +4,7 @@ import pytest
 
 from shared import headers as h
 from shared.errors import InvalidHeader, MissingHeader
-from tests.upstream_requests import event_headers
+from tests.upstream_requests import HUB, event_headers
 
 
 def parse(headers: dict[str, str]) -> h.CloudEventAttributes:
@@ -20,7 +20,7 @@ def test_parses_every_attribute() -> None:
     assert parse(raw) == {
         "event_type": "azure.webpubsub.sys.connected",
         "event_name": "connected",
-        "hub": "chat",
+        "hub": HUB,
         "connection_id": "conn-1",
         "event_id": "1",
         "user_id": "alice",

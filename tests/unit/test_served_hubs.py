@@ -42,9 +42,10 @@ def test_only_a_validate_route_that_takes_options_makes_a_hub() -> None:
         ("/poll/validate/", None),  # every method, slashes around
         ("poll/vote", ["POST"]),
         ("poll/vote/extra", ["POST"]),
-        ("poll/page", ["GET"]),  # not an event: the service posts events
+        ("poll/negotiate", ["GET"]),  # beside the hub's events, but the service posts events
+        ("poll/any", None),  # every method: POST too
     ]
-    assert served_hubs(routes) == {"poll": {"vote"}}
+    assert served_hubs(routes) == {"poll": {"vote", "any"}}
 
 
 def test_an_app_without_a_hub_serves_none() -> None:

@@ -32,6 +32,7 @@ from shared.state import encode_state
 from shared.upstream import MAX_BODY_BYTES, UpstreamProtocol
 from tests.upstream_requests import (
     CONNECTION_STRING,
+    HUB,
     OTHER_KEY,
     SECONDARY_KEY,
     connect_body,
@@ -43,7 +44,7 @@ SETTINGS = load_settings({"WebPubSubConnectionString": CONNECTION_STRING})
 
 @pytest.fixture
 def core() -> UpstreamProtocol:
-    return UpstreamProtocol("chat", SETTINGS)
+    return UpstreamProtocol(HUB, SETTINGS)
 
 
 def raw(event: str, body: bytes = b"{}", method: str = "POST", **options: object) -> RawRequest:
@@ -171,7 +172,7 @@ def test_state_is_decoded_into_the_context(core: UpstreamProtocol) -> None:
 
 
 def test_hub_is_compared_case_insensitively(core: UpstreamProtocol) -> None:
-    assert core.receive(raw("connected", hub="CHAT")).context.hub == "CHAT"
+    assert core.receive(raw("connected", hub=HUB.upper())).context.hub == HUB.upper()
 
 
 # -- refusals ----------------------------------------------------------------------------
@@ -245,19 +246,19 @@ def test_key_rotation_either_key_alone_validates() -> None:
         settings = load_settings(
             {"WebPubSubAccessKeys": ",".join(keys), "WebPubSubAllowedOrigins": "wps-test.webpubsub.azure.com"}
         )
-        assert UpstreamProtocol("chat", settings).receive(raw("connected"))
+        assert UpstreamProtocol(HUB, settings).receive(raw("connected"))
         only_secondary_signed = raw("connected", keys=(SECONDARY_KEY,))
-        assert UpstreamProtocol("chat", settings).receive(only_secondary_signed)
+        assert UpstreamProtocol(HUB, settings).receive(only_secondary_signed)
 
 
 def test_no_key_configured_refuses_with_401() -> None:
-    core = UpstreamProtocol("chat", load_settings({}))
+    core = UpstreamProtocol(HUB, load_settings({}))
     error = refused(core, raw("connected"))
     assert error.status == 401 and "no upstream authentication" in error.reason
 
 
 def test_dev_override_accepts_unsigned_events_only_when_explicit() -> None:
-    core = UpstreamProtocol("chat", load_settings({"WebPubSubAllowUnauthenticated": "true"}))
+    core = UpstreamProtocol(HUB, load_settings({"WebPubSubAllowUnauthenticated": "true"}))
     event = core.receive(raw("connected", keys=(), origin="anything.example"))
     assert isinstance(event, ConnectedEvent)
 
@@ -266,7 +267,7 @@ def test_dev_override_does_not_weaken_a_configured_key() -> None:
     settings = load_settings(
         {"WebPubSubConnectionString": CONNECTION_STRING, "WebPubSubAllowUnauthenticated": "true"}
     )
-    assert refused(UpstreamProtocol("chat", settings), raw("connected", keys=(OTHER_KEY,))).status == 401
+    assert refused(UpstreamProtocol(HUB, settings), raw("connected", keys=(OTHER_KEY,))).status == 401
 
 
 def test_refusal_reasons_never_contain_keys_or_header_values(core: UpstreamProtocol) -> None:

@@ -4,7 +4,8 @@ Three rules, applied together so one miss is caught by another:
 
 * by **name**: headers, query parameters and JSON members whose name looks secret
   (``ce-signature``, ``Authorization``, ``Cookie``, ``access_token``, ``*token*``,
-  ``*key*``, ``*secret*``, ``code``, ``sig``...) lose their value;
+  ``*key*``, ``*secret*``, ``code``, and anything signed: ``*signature*``, ``sig`` and
+  ``*Sig`` such as the chat's ``nameSig``...) lose their value;
 * by **shape**: anything that looks like a JWT (``eyJ...``.``...``.``...``) or an
   ``AccessKey=`` connection-string part is replaced wherever it appears;
 * by **value**: the emulator's own access keys are replaced wherever they appear.
@@ -26,13 +27,14 @@ MAX_BODY_CHARS = 4096  # per body or frame shown; the rest is summarised
 MAX_JSON_PARSE = 64 * 1024  # larger JSON is redacted by shape only, not parsed
 
 _SECRET_NAME = re.compile(
-    r"token|key|secret|signature|password|passwd|authorization|cookie|credential|connectionstring|^sig$|^code$",
+    r"token|key|secret|signature|password|passwd|authorization|cookie|credential|connectionstring|sig$|^code$",
     re.IGNORECASE,
 )
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _ACCESS_KEY_PART = re.compile(r"(AccessKey=)[^;\s\"']*", re.IGNORECASE)
 _QUERY_SECRET = re.compile(
-    r"((?:access_token|awps_reconnection_token|code|sig|key|token)=)[^&\s\"']*", re.IGNORECASE
+    r"((?:access_token|awps_reconnection_token|code|\w*sig|\w*signature\w*|key|token)=)[^&\s\"']*",
+    re.IGNORECASE,
 )
 
 

@@ -1,5 +1,4 @@
-"""Browser tests of the chat's rooms, direct messages and message actions: the same fixtures
-as tests/browser (a real stack with Azurite, headless Debian Chromium)."""
+"""The chat's browser-test fixtures: the stack serving the chat, and headless Chromium."""
 
-from tests.browser.conftest import browser  # noqa: F401  (fixture)
-from tests.e2e.fixtures import http, stack  # noqa: F401  (fixtures)
+from tests.browser.chromium import browser  # noqa: F401  (fixture)
+from tests.chat.e2e.fixtures import http, stack  # noqa: F401  (fixtures)

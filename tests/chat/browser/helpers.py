@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.pages import WAIT_MS, Window
+from .pages import WAIT_MS, Window
 
 BLOCKING = {"serious", "critical"}
 

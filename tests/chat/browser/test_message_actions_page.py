@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.browser.pages import DESKTOP, PHONE, WAIT_MS, Window, unique
-from tests.e2e.stack_process import StackProcess
+from tests.chat.e2e.stack_process import StackProcess
 
 from .helpers import create_room, message, message_actions, open_room, sees_people, tab_to
+from .pages import DESKTOP, PHONE, WAIT_MS, Window, unique
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

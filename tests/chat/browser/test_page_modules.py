@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.pages import DESKTOP, Window
-from tests.e2e.stack_process import StackProcess
+from tests.chat.e2e.stack_process import StackProcess
+
+from .pages import DESKTOP, Window
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

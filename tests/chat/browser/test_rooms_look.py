@@ -15,11 +15,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.browser.pages import SIZES, WAIT_MS, Window, unique
-from tests.e2e.clients import RawClient, chat
-from tests.e2e.stack_process import StackProcess
+from tests.chat.e2e.clients import RawClient, chat
+from tests.chat.e2e.stack_process import StackProcess
 
 from .helpers import axe_violations, message, message_actions, sees_people
+from .pages import SIZES, WAIT_MS, Window, unique
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

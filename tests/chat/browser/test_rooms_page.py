@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.pages import DESKTOP, PHONE, WAIT_MS, Window, unique
-from tests.e2e.stack_process import StackProcess
+from tests.chat.e2e.stack_process import StackProcess
 
 from .helpers import (
     create_room,
@@ -20,6 +19,7 @@ from .helpers import (
     sees_people,
     sidebar_list,
 )
+from .pages import DESKTOP, PHONE, WAIT_MS, Window, unique
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

@@ -1,5 +1,4 @@
-"""The chat end to end through ``python -m devhost`` (Azurite, emulator, Functions host)."""
+"""The chat's end-to-end fixtures: the real stack serving the chat as a child process."""
 
-from tests.e2e.fixtures import http, stack  # noqa: F401  (fixtures)
-
+from .fixtures import http, stack  # noqa: F401  (fixtures)
 from .people import people  # noqa: F401  (fixture)

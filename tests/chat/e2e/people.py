@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.clients import RawClient, Received
-from tests.e2e.stack_process import StackProcess
+from tests.chat.e2e.clients import RawClient, Received
+from tests.chat.e2e.stack_process import StackProcess
 
 
 def unique(name: str) -> str:

@@ -20,8 +20,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.stack_process import HOST, StackProcess
-from tests.upstream_requests import event_headers
+from tests.chat.e2e.stack_process import HOST, StackProcess
+from tests.chat.upstream_requests import event_headers
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from devhost.storage import ACCOUNT, ACCOUNT_KEY
-from tests.e2e.clients import RawClient, Received, chat
-from tests.e2e.stack_process import StackProcess
+from tests.chat.e2e.clients import RawClient, Received, chat
+from tests.chat.e2e.stack_process import StackProcess
 
 from .people import People, ask, kind_is, refused, unique
 

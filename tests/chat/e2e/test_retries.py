@@ -12,9 +12,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.clients import RawClient, Received, chat
-from tests.e2e.stack_process import HOST, StackProcess
-from tests.upstream_requests import event_headers
+from tests.chat.e2e.clients import RawClient, Received, chat
+from tests.chat.e2e.stack_process import HOST, StackProcess
+from tests.chat.upstream_requests import event_headers
 
 from .people import People, ask, kind_is, unique
 

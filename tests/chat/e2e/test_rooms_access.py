@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import aiohttp
 import pytest
 
-from tests.e2e.clients import Received, chat
-from tests.e2e.stack_process import StackProcess
+from tests.chat.e2e.clients import Received, chat
+from tests.chat.e2e.stack_process import StackProcess
 
 from .people import People, ask, kind_is, refused, unique
 

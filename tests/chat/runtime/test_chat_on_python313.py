@@ -20,7 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SUBPROTOCOL = "json.webpubsub.azure.v1"
 _URL_LINE = re.compile(r"^Functions host: (http://\S+)")
 
@@ -41,6 +41,7 @@ def stack_on_313(worker_python: Path, tmp_path: Path) -> Iterator[str]:
     settings.write_text(json.dumps({"IsEncrypted": False, "Values": values}), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WebPubSub", "Chat", "DEVHOST_"))}
     command = [str(worker_python), "-m", "devhost", "--functions-port", "0", "--emulator-port", "0"]
+    command += ["--storage-port", "0", "--storage-dir", str(tmp_path / "azurite")]  # not 10002: may be taken
     command += ["--host", "127.0.0.1", "--public-host", "127.0.0.1", "--settings", str(settings)]
     process = subprocess.Popen(
         command,

@@ -15,8 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.fixtures import new_access_key
-from tests.e2e.stack_process import REPO, StackProcess, start_stack_process
+from tests.chat.e2e.fixtures import new_access_key
+from tests.chat.e2e.stack_process import REPO, StackProcess, start_stack_process
 
 from .pages import DESKTOP, WAIT_MS, Window, unique
 

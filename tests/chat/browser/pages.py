@@ -11,22 +11,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.clients import redact
-from tests.e2e.stack_process import REPO, StackProcess
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = REPO / "test-artifacts"
-WAIT_MS = 15_000
+from tests.browser.chromium import ARTIFACTS, WAIT_MS
+from tests.chat.e2e.clients import redact
+from tests.chat.e2e.stack_process import StackProcess
 
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}, "color_scheme": "light"}
 DESKTOP_DARK: dict[str, Any] = {**DESKTOP, "color_scheme": "dark"}

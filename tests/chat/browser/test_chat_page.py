@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.fixtures import new_access_key
-from tests.e2e.stack_process import StackProcess, start_stack_process
+from tests.chat.e2e.fixtures import new_access_key
+from tests.chat.e2e.stack_process import StackProcess, start_stack_process
 
 from .pages import DESKTOP, PHONE, PHONE_DARK, WAIT_MS, Window, unique
 

@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.upstream_requests import event_headers
+from tests.chat.upstream_requests import event_headers
 
 from .clients import Predicate, RawClient, Received, chat
 from .fixtures import new_access_key

@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.clients import RawClient
-from tests.e2e.stack_process import StackProcess
+from tests.chat.e2e.clients import RawClient
+from tests.chat.e2e.stack_process import StackProcess
 
 from .pages import SIZES, WAIT_MS, Window, unique
 

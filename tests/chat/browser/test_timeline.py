@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.stack_process import StackProcess
+from tests.chat.e2e.stack_process import StackProcess
 
 from .pages import DESKTOP, Window
 

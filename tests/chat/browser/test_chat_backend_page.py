@@ -17,9 +17,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.clients import RawClient
-from tests.e2e.fixtures import new_access_key
-from tests.e2e.stack_process import TEST_SETTINGS, StackProcess, start_stack_process
+from tests.chat.e2e.clients import RawClient
+from tests.chat.e2e.fixtures import new_access_key
+from tests.chat.e2e.stack_process import TEST_SETTINGS, StackProcess, start_stack_process
 
 from .pages import DESKTOP, PHONE, WAIT_MS, Window, unique
 
