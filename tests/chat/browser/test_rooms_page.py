@@ -37,7 +37,7 @@ async def test_a_private_room_is_seen_only_by_its_members(browser: Any, stack: S
     from playwright.async_api import expect
 
     alice_name, bob_name, carol_name = unique("Alice"), unique("Bob"), unique("Carol")
-    room = unique("Plans")
+    room = unique("<img src=x onerror=alert(1)>")  # markup in a room name stays text (32 chars)
     alice, bob, carol = await _people(browser, stack, alice_name, bob_name, carol_name)
     try:
         await sees_people(alice, bob_name, carol_name)
@@ -75,6 +75,9 @@ async def test_a_private_room_is_seen_only_by_its_members(browser: Any, stack: S
         await expect(carol.log()).to_contain_text("you are not a member")
         await expect(carol.page.locator("#room-title")).to_have_text("# lobby")
         assert await carol.log().locator(".msg .text", has_text="plans").count() == 0
+        for window in (alice, bob):
+            assert await window.page.locator("img").count() == 0
+            assert window.dialogs == [], "a dialog opened: a room name ran as script"
         assert alice.problems == [] and bob.problems == []
         # The refused negotiate (403) is on Chromium's console; nothing else may be.
         assert [p for p in carol.problems if "403" not in p] == []
