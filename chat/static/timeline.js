@@ -415,6 +415,7 @@ export class Timeline {
     }
     const body = el("div", "body");
     if (entry.editing) {
+      item.classList.add("editing");
       body.append(editorNode(entry));
     } else {
       const bubble = appendLinkified(el("p", "text"), entry.text);
