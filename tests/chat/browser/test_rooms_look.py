@@ -10,6 +10,7 @@ is the only browser context, so each size costs one page.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aiohttp
@@ -122,6 +123,8 @@ async def test_rooms_accessible_and_photographed(
         await kim.say("Quick question about the icons")
         await sam.send_chat("Sure, go ahead")
         await expect(message(kim, "go ahead")).to_be_visible(timeout=WAIT_MS)
+        sam_here = page.get_by_role("list", name="People").get_by_role("listitem").filter(has_text=sam.name)
+        await expect(sam_here).not_to_have_class(re.compile(r"\baway\b"), timeout=WAIT_MS)
         await kim.message_box().focus()
         await kim.screenshot(f"rooms-{size}-dm")
         found["direct message"] = await axe_violations(kim)
