@@ -36,6 +36,18 @@ FILES = {
     "composer.js": "text/javascript",
     "sidebar.js": "text/javascript",
     "dom.js": "text/javascript",
+    "requests.js": "text/javascript",
+    "rooms.js": "text/javascript",
+    "people.js": "text/javascript",
+    "menu.js": "text/javascript",
+    "reactions.js": "text/javascript",
+    "dialogs.js": "text/javascript",
+    "members.js": "text/javascript",
+    "message-actions.js": "text/javascript",
+    "history-loader.js": "text/javascript",
+    "reads.js": "text/javascript",
+    "typing.js": "text/javascript",
+    "scroll.js": "text/javascript",
 }
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

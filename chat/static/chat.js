@@ -1,33 +1,33 @@
-// The chat page: wires the connection, the message list, the composer and the sidebar.
+// The chat page: wires the connection, the rooms, the message list, the composer, the sidebar,
+// the dialogs and the message actions. Each of those is its own module; this one decides what
+// happens when the server says something, and what is sent when the user does something.
 //
 // Security: every piece of text that came from the network is written with textContent (links
 // are <a> elements whose href was checked to be http or https), never as HTML, and the page's
 // Content-Security-Policy allows no inline script or style.
 //
-// Protocol (json.webpubsub.azure.v1 subprotocol; the app's contract is in docs/architecture.md):
-//   sent:     {"type":"event","event":"chat","dataType":"json","data":{"text"},"ackId":n}
-//             {"type":"event","event":"history","dataType":"json","data":{"before","after","limit"}}
-//             {"type":"event","event":"members"|"typing","dataType":"json","data":{}}
-//   received: {"type":"system","event":"connected"|"disconnected",...}
-//             {"type":"ack","ackId":n,"success":bool,"error":{"name","message"}}
-//             {"type":"message","from":"group"|"server",["group":room,]"data":{"kind":…}}
-//             kind: chat {id,from,name,room,text,time}, joined/left {from,name,room,time},
-//                   typing {from,name,room}, history {room,messages}, members {room,members},
-//                   error {reason}
-// Room broadcasts arrive with "from":"group" or "from":"server" depending on the service
-// version; the payload's `kind` and `room` say what a frame is, so both are read the same way.
+// Protocol: docs/chat-protocol.md (json.webpubsub.azure.v1 subprotocol). Requests are custom
+// events with an ackId (requests.js pairs each with its reply); room broadcasts and notices
+// for this user are read by their payload's `kind` and `room`, whether they arrive
+// "from":"group" or "from":"server".
 
 import { Connection } from "./connection.js";
 import { Timeline } from "./timeline.js";
 import { Composer } from "./composer.js";
 import { Sidebar } from "./sidebar.js";
+import { REPLY_KINDS, Requests } from "./requests.js";
+import { Rooms, canModerate, roomLabel } from "./rooms.js";
+import { People } from "./people.js";
+import { Menu } from "./menu.js";
+import { ConfirmDialog, NewRoomDialog } from "./dialogs.js";
+import { MembersPanel } from "./members.js";
+import { MessageActions } from "./message-actions.js";
+import { HistoryLoader } from "./history-loader.js";
+import { ReadMarker } from "./reads.js";
+import { TypingLine } from "./typing.js";
+import { keepingBottom as keepBottom, nearBottom, scrollToBottom } from "./scroll.js";
 
-const HISTORY_PAGE = 50;
-const GAP_PAGE = 100;
-const HISTORY_TIMEOUT_MS = 10000;
 const ECHO_WAIT_MS = 5000;
-const TYPING_SHOWN_MS = 5000;
-const LOAD_OLDER_WITHIN_PX = 160;
 const NAME_KEY = "webpubsub-chat-name";
 const ROOM_KEY = "webpubsub-chat-room"; // sessionStorage: this tab was in a room (reload rejoins)
 const TITLE = "Web PubSub chat";
@@ -52,6 +52,8 @@ const ui = {
   signInLink: $("sign-in-link"),
   chatPanel: $("chat-panel"),
   roomTitle: $("room-title"),
+  roomKind: $("room-kind"),
+  membersButton: $("members-button"),
   leave: $("leave"),
   log: $("log"),
   messages: $("messages"),
@@ -63,20 +65,21 @@ const state = {
   name: "",
   guest: true,
   signedIn: false,
-  room: "",
-  rooms: [],
-  unread: 0,
+  room: "", // the id of the room this tab views
+  unread: 0, // messages that arrived while the tab was hidden (the title shows them)
   pending: new Map(), // ackId -> timeline entry of a message being sent
-  unacked: new Map(), // ackId -> event name, for every event sent and not acked yet (oldest first)
-  historyQueue: [], // kinds of history requests sent and not answered yet, oldest first
-  historyTimer: 0,
-  exhausted: false, // the oldest message of the room is shown
-  typing: new Map(), // userId -> {name, until}
-  typingTimer: 0,
   membersTimer: 0,
+  members: [], // the last member list of the room viewed
+  leaving: "", // the room this user asked to leave
 };
 
-const timeline = new Timeline(ui.messages, (entry) => Boolean(state.userId) && entry.from === state.userId);
+const rooms = new Rooms();
+const people = new People();
+const menu = new Menu();
+const timeline = new Timeline(ui.messages, (entry) => Boolean(state.userId) && entry.from === state.userId, {
+  selfId: () => state.userId,
+});
+const typing = new TypingLine(ui.typing);
 
 // ---- small helpers ----------------------------------------------------------------------
 
@@ -100,25 +103,30 @@ function recall(storage, key) {
   }
 }
 
-function nearBottom() {
-  return ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 64;
-}
-
-function scrollToBottom() {
-  ui.log.scrollTop = ui.log.scrollHeight;
-}
-
 function keepingBottom(change) {
-  const stick = nearBottom();
-  const result = change();
-  if (stick) {
-    scrollToBottom();
-  }
-  return result;
+  return keepBottom(ui.log, change);
+}
+
+function notice(text, kind = "error") {
+  keepingBottom(() => timeline.addNotice(text, kind, null));
+}
+
+/** The room being viewed, as described by the server (or a public room's defaults). */
+function currentRoom() {
+  return rooms.get(state.room) || { id: state.room, name: state.room, kind: "public", role: "member", unread: 0 };
+}
+
+function label(id) {
+  const room = rooms.get(id);
+  return room ? roomLabel(room) : `#${id}`;
+}
+
+function defaultRoom() {
+  return rooms.publicOrder[0] || "";
 }
 
 function updateTitle() {
-  const base = state.room ? `#${state.room} · ${TITLE}` : TITLE;
+  const base = state.room ? `${label(state.room)} · ${TITLE}` : TITLE;
   document.title = state.unread ? `(${state.unread}) ${base}` : base;
 }
 
@@ -143,12 +151,35 @@ function showIdentity() {
   ui.identityKind.classList.toggle("guest", state.guest);
 }
 
+// ---- requests -------------------------------------------------------------------------------
+
+const requests = new Requests((event, data) => connection.sendEvent(event, data));
+
+/** Send an event; a refusal nobody else handles shows in the timeline. */
+function send(event, data, handlers = {}) {
+  const fail =
+    handlers.fail ||
+    ((reason, lost) => {
+      if (!lost && event !== "typing" && event !== "read") {
+        notice(`Server: ${reason}`);
+      }
+    });
+  return requests.send(event, data, { ...handlers, fail });
+}
+
+/** Send an event; resolves with its reply (or null), rejects with the reason. */
+function ask(event, data) {
+  return new Promise((resolve, reject) => {
+    send(event, data, { done: resolve, fail: reject });
+  });
+}
+
 // ---- the connection -----------------------------------------------------------------------
 
 const connection = new Connection({
   onStatus(kind, text) {
     if (kind === "online") {
-      text = `Connected to #${state.room}`;
+      text = `Connected to ${label(state.room)}`;
     }
     setStatus(kind === "stopped" ? "offline" : kind, text);
     composer.setEnabled(kind === "online");
@@ -158,40 +189,33 @@ const connection = new Connection({
     state.name = typeof body.name === "string" && body.name ? body.name : state.name || state.userId;
     state.guest = typeof body.guest === "boolean" ? body.guest : !state.signedIn;
     if (Array.isArray(body.rooms) && body.rooms.length) {
-      state.rooms = body.rooms.filter((room) => typeof room === "string");
+      rooms.setPublic(body.rooms);
     }
     if (typeof body.room === "string" && body.room) {
       enterRoom(body.room);
     }
     showIdentity();
-    sidebar.showRooms(state.rooms.length ? state.rooms : [state.room], state.room);
+    renderRooms();
   },
   onOpen(message) {
     if (typeof message.userId === "string" && message.userId) {
       state.userId = message.userId;
     }
-    setStatus("online", `Connected to #${state.room}`);
+    setStatus("online", `Connected to ${label(state.room)}`);
     composer.setEnabled(true);
     ui.leave.hidden = false;
     const focused = document.activeElement;
     if (!focused || focused === document.body || focused === ui.roomTitle) {
       $("text").focus();
     }
-    const lastId = timeline.lastId;
-    if (lastId) {
-      requestHistory("gap", { before: null, after: lastId, limit: GAP_PAGE });
-    } else {
-      requestHistory("initial", { before: null, after: null, limit: HISTORY_PAGE });
-    }
-    emit("members", {});
+    send("rooms", {}, { reply: onRooms });
+    loadRoom();
   },
   onFrame(message) {
     if (message.type === "ack") {
-      onAck(message);
+      requests.ack(message);
     } else if (message.type === "system" && message.event === "disconnected") {
-      keepingBottom(() =>
-        timeline.addNotice(`Disconnected by the service${message.message ? `: ${message.message}` : ""}`, "error", null),
-      );
+      notice(`Disconnected by the service${message.message ? `: ${message.message}` : ""}`);
     } else if (message.type === "message") {
       if (message.from === "group" && typeof message.group === "string" && message.group !== state.room) {
         return; // a group this page no longer shows
@@ -201,17 +225,40 @@ const connection = new Connection({
   },
   onLost(wasReady) {
     composer.setEnabled(false);
-    failPending("the connection was lost");
-    state.historyQueue = [];
-    state.unacked.clear();
+    requests.failAll("the connection was lost");
+    historyLoader.lost();
     if (wasReady) {
-      keepingBottom(() => timeline.addNotice("Connection lost.", "error", null));
+      notice("Connection lost.");
     }
   },
   onRefused(error) {
-    leave(error.message, error.body);
+    const body = error.body || {};
+    if (Array.isArray(body.rooms) && body.rooms.length) {
+      rooms.setPublic(body.rooms); // a refusal names the public rooms
+    }
+    const fallback = defaultRoom();
+    if (body.status === 403 && state.room && fallback && state.room !== fallback) {
+      // Not (or no longer) a member of the room this tab wanted: the lobby instead of the join form.
+      const known = rooms.get(state.room);
+      const gone = known && known.name !== known.id ? roomLabel(known) : "that room";
+      rooms.remove(state.room);
+      moveTo(fallback, `You cannot open ${gone}: you are not a member.`);
+      return;
+    }
+    leave(error.message, body);
   },
 });
+
+/** A new connection into `room` (the old one ends): nothing sent on the old one will be answered. */
+function reconnectTo(room) {
+  requests.failAll("you switched rooms");
+  historyLoader.lost();
+  if (connection.active) {
+    connection.switchRoom(room);
+  } else {
+    connection.start(room, state.name); // after a refusal, which stopped it
+  }
+}
 
 // ---- incoming data ------------------------------------------------------------------------
 
@@ -226,9 +273,23 @@ function onData(data) {
   if (!data || typeof data !== "object") {
     return;
   }
-  if (data.kind === "error") {
-    onErrorReply(data);
+  if (REPLY_KINDS.has(data.kind)) {
+    requests.reply(data);
     return;
+  }
+  // Notices for this user, about any room.
+  switch (data.kind) {
+    case "unread":
+      onUnread(data);
+      return;
+    case "room-added":
+      onRoomAdded(data);
+      return;
+    case "room-removed":
+      onRoomRemoved(data);
+      return;
+    default:
+      break;
   }
   if (typeof data.room === "string" && data.room !== state.room) {
     return; // from the room we just left
@@ -244,13 +305,17 @@ function onData(data) {
     case "typing":
       onTyping(data);
       break;
-    case "history":
-      onHistory(data);
+    case "edited":
+      timeline.edit(data.id, data.text, data.editedAt);
       break;
-    case "members":
-      if (Array.isArray(data.members)) {
-        sidebar.showPeople(data.members.filter((m) => m && typeof m.userId === "string"), state.userId);
-      }
+    case "deleted":
+      timeline.tombstone(data.id);
+      break;
+    case "reactions":
+      timeline.react(data.id, data.reactions, data.version);
+      break;
+    case "membership":
+      onMembership(data);
       break;
     default:
       break;
@@ -262,8 +327,10 @@ function onChat(data) {
     return;
   }
   const from = typeof data.from === "string" ? data.from : "";
-  stopTyping(from);
+  people.see(from, data.name, data.guest);
+  typing.stop(from);
   if (from === state.userId && confirmOwn(data)) {
+    reads.check();
     return;
   }
   const added = keepingBottom(() => timeline.addMessage(data));
@@ -271,168 +338,211 @@ function onChat(data) {
     state.unread += 1;
     updateTitle();
   }
+  reads.check();
 }
 
 function onPresence(data) {
   const from = typeof data.from === "string" ? data.from : "";
   const who = typeof data.name === "string" && data.name ? data.name : from || "someone";
   const mine = from === state.userId;
+  people.see(from, data.name, data.guest);
   if (data.kind === "joined") {
-    keepingBottom(() => timeline.addNotice(mine ? `You joined #${state.room}` : `${who} joined`, "presence", data.time));
+    keepingBottom(() =>
+      timeline.addNotice(mine ? `You joined ${label(state.room)}` : `${who} joined`, "presence", data.time),
+    );
   } else if (!mine) {
     // Our own "left" can only be an earlier connection's, seen after a reconnect: skip it.
-    stopTyping(from);
+    typing.stop(from);
     keepingBottom(() => timeline.addNotice(`${who} left`, "presence", data.time));
   }
-  clearTimeout(state.membersTimer);
-  state.membersTimer = setTimeout(() => emit("members", {}), 250);
-}
-
-/** Send a custom event with an ackId, remembering which event it was. */
-function emit(event, data) {
-  const ackId = connection.sendEvent(event, data);
-  if (ackId) {
-    state.unacked.set(ackId, event);
-  }
-  return ackId;
-}
-
-// An error reply comes just before the ack of the event it answers: it belongs to the oldest
-// event not acked yet. A refused chat message is marked failed; a refused history request is
-// not waited for any more.
-function onErrorReply(data) {
-  const reason = typeof data.reason === "string" ? data.reason : "the server refused the message";
-  const [ackId, event] = state.unacked.entries().next().value || [0, ""];
-  state.unacked.delete(ackId);
-  if (event === "chat" && state.pending.has(ackId)) {
-    const entry = state.pending.get(ackId);
-    state.pending.delete(ackId);
-    markFailed(entry, reason);
-    return;
-  }
-  if (event === "history") {
-    state.historyQueue.shift();
-  }
-  if (event !== "typing") {
-    keepingBottom(() => timeline.addNotice(`Server: ${reason}`, "error", null));
-  }
+  refreshMembersSoon();
 }
 
 // ---- history --------------------------------------------------------------------------------
 
-function requestHistory(kind, query) {
-  if (emit("history", query)) {
-    state.historyQueue.push({ kind, limit: query.limit });
-    clearTimeout(state.historyTimer);
-    // A server without history never answers: don't keep waiting for it.
-    state.historyTimer = setTimeout(() => {
-      state.historyQueue = [];
-    }, HISTORY_TIMEOUT_MS);
+const historyLoader = new HistoryLoader({
+  log: ui.log,
+  timeline,
+  send,
+  room: () => state.room,
+  ready: () => connection.ready,
+  onPage(messages) {
+    for (const message of messages) {
+      if (message && !message.deleted) {
+        people.see(message.from, message.name, message.guest);
+      }
+    }
+  },
+  onShown: () => reads.check(),
+  onFailed: (reason) => notice(`Server: ${reason}`),
+});
+
+/** Everything a room needs once the connection views it: history and who is there. */
+function loadRoom() {
+  historyLoader.load();
+  requestMembers();
+  showRoomHead();
+}
+
+// ---- unread counts and read markers ---------------------------------------------------------
+
+function renderRooms() {
+  sidebar.showRooms(rooms.groups(), state.room);
+}
+
+function onUnread(data) {
+  if (typeof data.room !== "string" || !Number.isInteger(data.unread)) {
+    return;
+  }
+  if (rooms.setUnread(data.room, data.unread)) {
+    renderRooms();
+  }
+  if (data.room === state.room && data.unread > 0) {
+    reads.check();
   }
 }
 
-function onHistory(data) {
-  const request = state.historyQueue.shift() || { kind: "gap", limit: GAP_PAGE };
-  const messages = Array.isArray(data.messages) ? data.messages : [];
-  const started = performance.now();
-  if (request.kind === "older") {
-    const before = ui.log.scrollHeight;
-    timeline.addHistory(messages);
-    ui.log.scrollTop += ui.log.scrollHeight - before; // keep what the reader looks at in place
-  } else if (request.kind === "initial") {
-    timeline.addHistory(messages);
-    scrollToBottom();
-  } else {
-    keepingBottom(() => timeline.addHistory(messages));
-  }
-  // `more` says whether the server has more in that direction (else: a full page may have more).
-  const more = typeof data.more === "boolean" ? data.more : messages.length >= request.limit;
-  if (request.kind !== "gap" && !more) {
-    state.exhausted = true;
-    ui.log.dataset.start = "true";
-  }
-  if (request.kind === "gap" && more && timeline.lastId) {
-    requestHistory("gap", { before: null, after: timeline.lastId, limit: GAP_PAGE });
-  }
-  requestAnimationFrame(() => {
-    performance.measure(`chat:history-${request.kind}`, { start: started, end: performance.now() });
+const reads = new ReadMarker({
+  canRead: () => connection.ready && !document.hidden && nearBottom(ui.log),
+  where: () => ({ room: state.room, newest: timeline.lastId }),
+  send(room, id, onFail) {
+    if (rooms.setUnread(room, 0)) {
+      renderRooms();
+    }
+    send("read", { room, id }, { fail: onFail });
+  },
+});
+
+ui.log.addEventListener("scroll", () => reads.check(), { passive: true });
+
+// ---- people in the room, membership ---------------------------------------------------------
+
+function requestMembers() {
+  const room = state.room;
+  send("members", {}, {
+    reply: (data) => {
+      if (data.kind === "members" && data.room === room && room === state.room) {
+        onMembers(data);
+      }
+    },
   });
-  maybeLoadOlder();
 }
 
-function maybeLoadOlder() {
-  const busy = state.historyQueue.some((request) => request.kind !== "gap");
-  if (!state.exhausted && !busy && connection.ready && timeline.firstId && ui.log.scrollTop < LOAD_OLDER_WITHIN_PX) {
-    requestHistory("older", { before: timeline.firstId, after: null, limit: HISTORY_PAGE });
+function refreshMembersSoon() {
+  clearTimeout(state.membersTimer);
+  state.membersTimer = setTimeout(requestMembers, 250);
+}
+
+function onMembers(data) {
+  const members = (Array.isArray(data.members) ? data.members : [])
+    .filter((m) => m && typeof m.userId === "string" && m.userId)
+    .map((m) => ({ ...m, name: typeof m.name === "string" && m.name ? m.name : m.userId }));
+  for (const member of members) {
+    people.see(member.userId, member.name, member.guest);
+  }
+  state.members = members;
+  const me = members.find((m) => m.userId === state.userId);
+  const room = rooms.get(state.room);
+  if (room && me && typeof me.role === "string" && room.kind !== "public" && room.role !== me.role) {
+    room.role = me.role;
+  }
+  sidebar.showPeople(members, state.userId, { canMessage: currentRoom().kind !== "dm" });
+  if (membersPanel.isOpen) {
+    membersPanel.show(currentRoom(), members);
   }
 }
 
-ui.log.addEventListener("scroll", maybeLoadOlder, { passive: true });
-
-// ---- typing ---------------------------------------------------------------------------------
-
-function renderTyping() {
-  const now = Date.now();
-  for (const [userId, entry] of state.typing) {
-    if (entry.until <= now) {
-      state.typing.delete(userId);
+function onMembership(data) {
+  people.see(data.userId, data.name, data.guest);
+  if (data.userId === state.userId && typeof data.role === "string") {
+    const room = rooms.get(state.room);
+    if (room) {
+      room.role = data.role;
     }
   }
-  const names = [...state.typing.values()].map((entry) => entry.name);
-  let text = "";
-  if (names.length === 1) {
-    text = `${names[0]} is typing…`;
-  } else if (names.length === 2) {
-    text = `${names[0]} and ${names[1]} are typing…`;
-  } else if (names.length > 2) {
-    text = "Several people are typing…";
+  refreshMembersSoon();
+}
+
+function onRoomAdded(data) {
+  const room = rooms.upsert(data.room);
+  if (room) {
+    if (room.with) {
+      people.see(room.with.userId, room.with.name);
+    }
+    renderRooms();
   }
-  if (ui.typing.textContent !== text) {
-    ui.typing.textContent = text;
+}
+
+function onRoomRemoved(data) {
+  const id = typeof data.room === "string" ? data.room : "";
+  if (!id || !rooms.get(id)) {
+    return;
   }
-  clearTimeout(state.typingTimer);
-  if (names.length) {
-    state.typingTimer = setTimeout(renderTyping, 1000);
+  const text = state.leaving === id ? `You left ${label(id)}.` : `You were removed from ${label(id)}.`;
+  state.leaving = "";
+  rooms.remove(id);
+  if (id !== state.room) {
+    renderRooms();
+    notice(text, "info");
+    return;
   }
+  // The server closes this connection (it viewed the room): go on in the lobby.
+  membersPanel.close();
+  moveTo(defaultRoom(), text);
+}
+
+/** Leave what this tab shows for `room` on a new connection, saying why in its timeline. */
+function moveTo(room, why) {
+  enterRoom(room);
+  renderRooms();
+  notice(why, "info");
+  ui.statusAnnounce.textContent = why;
+  reconnectTo(room);
 }
 
 function onTyping(data) {
   const from = typeof data.from === "string" ? data.from : "";
-  if (!from || from === state.userId) {
-    return;
-  }
-  const name = typeof data.name === "string" && data.name ? data.name : from;
-  state.typing.set(from, { name, until: Date.now() + TYPING_SHOWN_MS });
-  renderTyping();
-}
-
-function stopTyping(userId) {
-  if (state.typing.delete(userId)) {
-    renderTyping();
+  if (from && from !== state.userId) {
+    typing.show(from, typeof data.name === "string" && data.name ? data.name : from);
   }
 }
 
 // ---- sending, acks and failed sends ---------------------------------------------------------
 
-function send(text) {
+function sendChat(text) {
   if (!connection.ready) {
-    keepingBottom(() => timeline.addNotice("Not connected: the message was not sent.", "error", null));
+    notice("Not connected: the message was not sent.");
     return false;
   }
-  const ackId = emit("chat", { text });
-  const entry = timeline.addMessage({ from: state.userId, name: state.name, text }, { sending: true, ackId });
-  scrollToBottom();
+  const entry = timeline.addMessage(
+    { from: state.userId, name: state.name, guest: state.guest, text },
+    { sending: true },
+  );
+  let ackId = 0;
+  ackId = send("chat", { text }, {
+    done: () => {
+      // The echo normally arrives before the ack and settles the entry. If it never matches
+      // (say the server trimmed other whitespace than we did), the service still accepted it.
+      setTimeout(() => {
+        if (state.pending.get(ackId) === entry) {
+          state.pending.delete(ackId);
+          settle(entry);
+        }
+      }, ECHO_WAIT_MS);
+    },
+    fail: (reason) => {
+      state.pending.delete(ackId);
+      markFailed(entry, reason);
+    },
+  });
+  scrollToBottom(ui.log);
   state.pending.set(ackId, entry);
   return true;
 }
 
 function settle(entry) {
   entry.sending = false;
-  entry.node.classList.remove("sending");
-  const sendState = entry.node.querySelector(".send-state");
-  if (sendState) {
-    sendState.remove();
-  }
+  timeline.refresh(entry);
 }
 
 // Our own message came back through the room: the local copy becomes the real one.
@@ -440,10 +550,7 @@ function confirmOwn(data) {
   for (const [ackId, entry] of state.pending) {
     if (entry.text === data.text) {
       state.pending.delete(ackId);
-      if (data.id && !timeline.has(data.id)) {
-        entry.id = data.id;
-        timeline.ids.add(data.id);
-      }
+      timeline.assignId(entry, data.id);
       settle(entry);
       return true;
     }
@@ -451,67 +558,23 @@ function confirmOwn(data) {
   return false;
 }
 
-function onAck(message) {
-  state.unacked.delete(message.ackId);
-  const entry = state.pending.get(message.ackId);
-  if (!entry) {
-    return;
-  }
-  if (message.success || (message.error && message.error.name === "Duplicate")) {
-    // The echo normally arrives before the ack and settles the entry. If it never matches
-    // (say the server trimmed other whitespace than we did), the service still accepted it.
-    entry.acked = true;
-    setTimeout(() => {
-      if (state.pending.get(message.ackId) === entry) {
-        state.pending.delete(message.ackId);
-        settle(entry);
-      }
-    }, ECHO_WAIT_MS);
-    return;
-  }
-  state.pending.delete(message.ackId);
-  markFailed(entry, (message.error && (message.error.message || message.error.name)) || "refused");
-}
-
 function markFailed(entry, reason) {
-  entry.failed = true;
-  entry.sending = false;
-  const item = entry.node;
-  item.classList.remove("sending");
-  item.classList.add("failed");
-  const sendState = item.querySelector(".send-state") || item.appendChild(document.createElement("p"));
-  sendState.className = "send-state";
-  sendState.textContent = `Not sent: ${reason}`;
-  const retry = document.createElement("button");
-  retry.type = "button";
-  retry.className = "link";
-  retry.textContent = "Retry";
-  retry.addEventListener("click", () => {
-    if (connection.ready) {
-      timeline.remove(entry);
-      send(entry.text);
-      $("text").focus();
-    }
-  });
-  const edit = document.createElement("button");
-  edit.type = "button";
-  edit.className = "link";
-  edit.textContent = "Edit";
-  edit.addEventListener("click", () => {
-    timeline.remove(entry);
-    composer.fill(entry.text);
-  });
-  const actions = document.createElement("p");
-  actions.className = "actions";
-  actions.append(retry, edit);
-  item.append(actions);
+  Object.assign(entry, { failed: true, failReason: reason, sending: false });
+  timeline.refresh(entry);
 }
 
-function failPending(reason) {
-  for (const entry of state.pending.values()) {
-    markFailed(entry, reason);
+/** A message that was not sent: send it again, or put it back in the box. */
+function resend(entry) {
+  if (connection.ready) {
+    timeline.remove(entry);
+    sendChat(entry.text);
+    $("text").focus();
   }
-  state.pending.clear();
+}
+
+function editFailed(entry) {
+  timeline.remove(entry);
+  composer.fill(entry.text);
 }
 
 const composer = new Composer({
@@ -519,8 +582,8 @@ const composer = new Composer({
   textarea: $("text"),
   button: $("send"),
   counter: $("counter"),
-  onSend: send,
-  onTyping: () => emit("typing", {}),
+  onSend: sendChat,
+  onTyping: () => send("typing", {}),
 });
 
 // ---- rooms, joining and leaving -------------------------------------------------------------
@@ -532,14 +595,14 @@ function enterRoom(room) {
   if (room !== state.room) {
     state.room = room;
     timeline.clear();
-    state.exhausted = false;
-    delete ui.log.dataset.start;
-    state.historyQueue = [];
-    state.typing.clear();
-    renderTyping();
+    state.pending.clear();
+    historyLoader.reset();
+    typing.clear();
+    state.members = [];
     sidebar.showPeople([], state.userId);
+    menu.close();
   }
-  ui.roomTitle.textContent = `# ${room}`;
+  showRoomHead();
   remember(window.sessionStorage, ROOM_KEY, room);
   if (location.hash !== `#${room}`) {
     history.replaceState(null, "", `#${encodeURIComponent(room)}`);
@@ -547,42 +610,191 @@ function enterRoom(room) {
   updateTitle();
 }
 
+function showRoomHead() {
+  const room = currentRoom();
+  ui.roomTitle.textContent = room.kind === "public" ? `# ${room.name}` : room.name;
+  ui.roomKind.hidden = room.kind === "public";
+  ui.roomKind.textContent = room.kind === "dm" ? "direct message" : "private room";
+  ui.membersButton.hidden = room.kind === "public";
+  updateTitle();
+}
+
+/** Show another room on the same connection (`open`), or on a new one when not connected. */
+function openRoom(id) {
+  if (!id) {
+    return;
+  }
+  if (id === state.room) {
+    ui.roomTitle.focus();
+    return;
+  }
+  if (!connection.active) {
+    ui.room.value = id;
+    return;
+  }
+  const previous = state.room;
+  enterRoom(id);
+  renderRooms();
+  ui.roomTitle.focus();
+  if (!connection.ready) {
+    reconnectTo(id);
+    return;
+  }
+  connection.room = id; // a reconnect from now on goes to this room
+  send("open", { room: id }, {
+    reply: (data) => {
+      if (data.kind === "opened" && state.room === id) {
+        rooms.upsert(data.room);
+        renderRooms();
+        setStatus("online", `Connected to ${label(id)}`);
+        loadRoom();
+      }
+    },
+    fail: (reason, lost) => {
+      if (lost || state.room !== id) {
+        return; // the reconnect opens it (connection.room)
+      }
+      connection.room = previous;
+      enterRoom(previous);
+      renderRooms();
+      loadRoom();
+      notice(`Could not open ${label(id)}: ${reason}`);
+    },
+  });
+}
+
+/** "Message <name>": the direct message with that user (started on first use). */
+function messagePerson(userId, name) {
+  const known = rooms.dmWith(userId);
+  if (known) {
+    openRoom(known.id);
+    return;
+  }
+  send("dm", { userId }, {
+    reply: (data) => {
+      const room = data.kind === "room" ? rooms.upsert(data.room) : null;
+      if (room) {
+        renderRooms();
+        openRoom(room.id);
+      }
+    },
+    fail: (reason, lost) => notice(`Could not message ${name}: ${reason}${lost ? " (try again)" : ""}`),
+  });
+}
+
+async function createRoom(name, members) {
+  const reply = await ask("create", { name, members });
+  const room = reply && reply.kind === "room" ? rooms.upsert(reply.room) : null;
+  if (!room) {
+    throw new Error("the server sent no room");
+  }
+  renderRooms();
+  return room;
+}
+
+function onRooms(data) {
+  if (data.kind !== "rooms" || !Array.isArray(data.rooms)) {
+    return;
+  }
+  rooms.replace(data.rooms);
+  for (const room of rooms.byId.values()) {
+    if (room.with) {
+      people.see(room.with.userId, room.with.name);
+    }
+  }
+  if (!rooms.get(state.room)) {
+    rooms.upsert({ id: state.room, name: state.room, kind: "public" });
+  }
+  renderRooms();
+  showRoomHead();
+  if (connection.ready) {
+    setStatus("online", `Connected to ${label(state.room)}`);
+  }
+}
+
 const sidebar = new Sidebar({
   sidebar: $("sidebar"),
   menu: $("menu"),
   scrim: $("scrim"),
-  rooms: $("rooms"),
+  lists: { public: $("rooms"), private: $("private-rooms"), dm: $("dms") },
   people: $("people"),
   peopleCount: $("people-count"),
   main: $("main"),
-  onRoom(room) {
-    if (!connection.active) {
-      ui.room.value = room;
-      return;
+  onRoom: openRoom,
+  onMessage: messagePerson,
+});
+
+const confirmDialog = new ConfirmDialog($("confirm-dialog"));
+const newRoomDialog = new NewRoomDialog($("new-room-dialog"), createRoom, (room) => openRoom(room.id));
+
+const membersPanel = new MembersPanel($("members-dialog"), {
+  selfId: () => state.userId,
+  act: ask,
+  confirm: (question) => confirmDialog.ask(question),
+  candidates: (inside) => people.others(state.userId, inside),
+  onLeave: async () => {
+    const room = currentRoom();
+    const sure = await confirmDialog.ask({
+      title: `Leave ${room.name}?`,
+      text: "You will no longer see its messages, unless someone invites you again.",
+      action: "Leave",
+    });
+    if (sure) {
+      state.leaving = room.id;
+      await membersPanel.run("remove", { room: room.id, userId: state.userId }, "Leaving", "You left.");
+      if (rooms.get(room.id)) {
+        state.leaving = ""; // refused (the last owner cannot leave): still a member
+      }
     }
-    if (room !== state.room) {
-      failPending("you switched rooms");
-      state.unacked.clear();
-      enterRoom(room);
-      sidebar.showRooms(state.rooms, room);
-      connection.switchRoom(room);
-    }
-    ui.roomTitle.focus();
   },
 });
 
-function showRoomChoices(rooms, selected) {
-  const options = rooms.map((room) => {
+new MessageActions({
+  list: ui.messages,
+  timeline,
+  menu,
+  confirm: (question) => confirmDialog.ask(question),
+  send,
+  selfId: () => state.userId,
+  room: currentRoom,
+  canModerate,
+  onPerson: messagePerson,
+  onResend: resend,
+  onEditFailed: editFailed,
+});
+
+$("new-room").addEventListener("click", () => {
+  sidebar.close(false);
+  newRoomDialog.open(people.others(state.userId));
+});
+
+// On phones the "New room" button is in the drawer, closed by now: the focus goes to the menu
+// button rather than nowhere when the dialog closes without opening a room.
+$("new-room-dialog").addEventListener("close", () => {
+  requestAnimationFrame(() => {
+    const focused = document.activeElement;
+    if ((!focused || focused === document.body || focused.closest("[inert]")) && !ui.chatPanel.hidden) {
+      ($("menu").hidden ? $("new-room") : $("menu")).focus();
+    }
+  });
+});
+
+ui.membersButton.addEventListener("click", () => {
+  membersPanel.open(currentRoom(), state.members);
+  requestMembers();
+});
+
+function showRoomChoices(ids, selected) {
+  const options = ids.map((room) => {
     const option = document.createElement("option");
     option.value = option.textContent = room;
     return option;
   });
   ui.room.replaceChildren(...options);
-  if (selected && rooms.includes(selected)) {
+  if (selected && ids.includes(selected)) {
     ui.room.value = selected;
   }
-  ui.roomField.hidden = rooms.length < 2;
-  sidebar.showRooms(rooms, selected || rooms[0]);
+  ui.roomField.hidden = ids.length < 2;
 }
 
 function join(name, room) {
@@ -593,7 +805,11 @@ function join(name, room) {
   ui.joinPanel.hidden = true;
   ui.chatPanel.hidden = false;
   document.body.dataset.session = "on";
+  if (!rooms.get(room)) {
+    rooms.upsert({ id: room, name: room, kind: room.startsWith("~d") ? "dm" : room.startsWith("~r") ? "private" : "public" });
+  }
   enterRoom(room);
+  renderRooms();
   ui.roomTitle.focus(); // the composer is disabled until connected, then takes the focus
   connection.start(room, name);
 }
@@ -601,8 +817,9 @@ function join(name, room) {
 // Ends the session and shows the join form; `reason` is shown there when given.
 function leave(reason, body = {}) {
   sidebar.close(false);
+  menu.close();
   connection.stop();
-  failPending("you left the room");
+  requests.failAll("you left the chat");
   remember(window.sessionStorage, ROOM_KEY, "");
   ui.leave.hidden = true;
   document.body.dataset.session = "off";
@@ -613,8 +830,8 @@ function leave(reason, body = {}) {
   ui.name.setAttribute("aria-invalid", reason && body.status !== 401 ? "true" : "false");
   showSignIn(body);
   if (Array.isArray(body.rooms) && body.rooms.length) {
-    state.rooms = body.rooms;
-    showRoomChoices(state.rooms, state.rooms[0]);
+    rooms.setPublic(body.rooms);
+    showRoomChoices(rooms.publicOrder, rooms.publicOrder[0]);
   }
   state.room = "";
   state.unread = 0;
@@ -642,7 +859,7 @@ ui.joinForm.addEventListener("submit", (event) => {
   }
   ui.name.setAttribute("aria-invalid", "false");
   ui.joinError.textContent = "";
-  join(state.signedIn ? "" : name, ui.room.value || state.rooms[0] || "");
+  join(state.signedIn ? "" : name, ui.room.value || rooms.publicOrder[0] || "");
 });
 
 ui.leave.addEventListener("click", () => leave(""));
@@ -653,6 +870,7 @@ document.addEventListener("visibilitychange", () => {
     state.unread = 0;
     updateTitle();
   }
+  reads.check();
 });
 
 // ---- start: who are we, which rooms are there ------------------------------------------------

@@ -1,12 +1,21 @@
 // Rooms and people: a sidebar on wide screens, a drawer on phones (opened from the header).
+// Rooms come in three labelled groups (public, private, direct messages), each room with its
+// unread count; people in the room have a "Message" button that opens a direct message.
 
 import { el } from "./dom.js";
+import { roomLabel, unreadText } from "./rooms.js";
+
+const EMPTY = {
+  private: "No private rooms yet.",
+  dm: "None yet: use Message next to a person.",
+};
 
 const PHONE = window.matchMedia("(max-width: 47.99rem)");
 
 export class Sidebar {
-  constructor({ sidebar, menu, scrim, rooms, people, peopleCount, main, onRoom }) {
-    Object.assign(this, { sidebar, menu, scrim, rooms, people, peopleCount, main, onRoom });
+  /** `lists`: {public, private, dm} <ul> elements; `onRoom(id)`, `onMessage(userId, name)`. */
+  constructor({ sidebar, menu, scrim, lists, people, peopleCount, main, onRoom, onMessage }) {
+    Object.assign(this, { sidebar, menu, scrim, lists, people, peopleCount, main, onRoom, onMessage });
     menu.addEventListener("click", () => (this.isOpen ? this.close() : this.open()));
     scrim.addEventListener("click", () => this.close());
     sidebar.addEventListener("keydown", (event) => {
@@ -54,48 +63,106 @@ export class Sidebar {
     }
   }
 
-  /** Rooms from negotiate; `current` is marked, `unread` is {room: count}. */
-  showRooms(rooms, current, unread = {}) {
-    const items = rooms.map((room) => {
-      const item = el("li");
-      const button = el("button", "room", `# ${room}`);
-      button.type = "button";
-      button.dataset.room = room;
-      if (room === current) {
-        button.setAttribute("aria-current", "true");
+  /** `groups`: {public, private, dm} lists of rooms (rooms.js); `current` is marked. */
+  showRooms(groups, current) {
+    const focused = document.activeElement && document.activeElement.dataset.room;
+    for (const kind of ["public", "private", "dm"]) {
+      const items = groups[kind].map((room) => this.roomItem(room, current));
+      if (!items.length && EMPTY[kind]) {
+        items.push(el("li", "side-empty", EMPTY[kind]));
       }
-      if (unread[room]) {
-        button.append(el("span", "count", `${unread[room]} new`));
+      this.lists[kind].replaceChildren(...items);
+    }
+    if (focused) {
+      // The list was rebuilt under the focus (a new count, say): keep it on the same room.
+      const again = [...this.sidebar.querySelectorAll("button.room")].find((b) => b.dataset.room === focused);
+      if (again) {
+        again.focus();
       }
-      button.addEventListener("click", () => {
-        if (PHONE.matches) {
-          this.close(false);
-        }
-        this.onRoom(room);
-      });
-      item.append(button);
-      return item;
-    });
-    this.rooms.replaceChildren(...items);
+    }
   }
 
-  /** [{userId, name, guest}] — one entry per user; `selfId` is marked "(you)". */
-  showPeople(members, selfId) {
+  roomItem(room, current) {
+    const item = el("li");
+    const unread = room.id !== current && room.unread > 0;
+    const button = el("button", `room${unread ? " has-unread" : ""}`);
+    button.type = "button";
+    button.dataset.room = room.id;
+    button.append(el("span", "room-name", room.kind === "public" ? `# ${room.name}` : room.name));
+    if (room.id === current) {
+      button.setAttribute("aria-current", "true");
+    }
+    if (unread) {
+      const badge = el("span", "unread", unreadText(room.unread));
+      badge.append(el("span", "visually-hidden", " unread"));
+      button.append(badge);
+    }
+    button.title = roomLabel(room);
+    button.addEventListener("click", () => {
+      if (PHONE.matches) {
+        this.close(false);
+      }
+      this.onRoom(room.id);
+    });
+    item.append(button);
+    return item;
+  }
+
+  /**
+   * [{userId, name, guest, role?, connected?}]: one entry per user, `selfId` first and marked
+   * "you". Private rooms list every member (`connected`: in the room now) with their role.
+   * Others get a "Message" button unless `canMessage` is false (in a direct message).
+   */
+  showPeople(members, selfId, { canMessage = true } = {}) {
     const sorted = [...members].sort((a, b) =>
       a.userId === selfId ? -1 : b.userId === selfId ? 1 : String(a.name).localeCompare(String(b.name)),
     );
+    const focused = document.activeElement && document.activeElement.dataset.person;
     const items = sorted.map((member) => {
-      const item = el("li", "person");
-      item.append(el("span", "person-name", member.name || member.userId));
+      const away = member.connected === false;
+      const item = el("li", `person${away ? " away" : ""}`);
+      const name = member.name || member.userId;
+      const shown = el("span", "person-name", name);
+      shown.title = name;
+      item.append(shown);
+      const badges = el("span", "person-badges");
       if (member.userId === selfId) {
-        item.append(el("span", "badge", "you"));
+        badges.append(el("span", "badge", "you"));
       }
       if (member.guest) {
-        item.append(el("span", "badge guest", "guest"));
+        badges.append(el("span", "badge guest", "guest"));
+      }
+      if (member.role === "owner" || member.role === "moderator") {
+        badges.append(el("span", "badge", member.role));
+      }
+      if (away) {
+        badges.append(el("span", "visually-hidden", "(away)"));
+      }
+      if (badges.firstChild) {
+        item.append(badges);
+      }
+      if (member.userId !== selfId && canMessage) {
+        const message = el("button", "person-action", "Message");
+        message.type = "button";
+        message.setAttribute("aria-label", `Message ${name}`);
+        message.dataset.person = member.userId;
+        message.addEventListener("click", () => {
+          if (PHONE.matches) {
+            this.close(false);
+          }
+          this.onMessage(member.userId, name);
+        });
+        item.append(message);
       }
       return item;
     });
     this.people.replaceChildren(...items);
+    if (focused) {
+      const again = [...this.people.querySelectorAll("button")].find((b) => b.dataset.person === focused);
+      if (again) {
+        again.focus();
+      }
+    }
     this.peopleCount.textContent = members.length ? `(${members.length})` : "";
   }
 }
